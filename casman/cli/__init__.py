@@ -1,0 +1,91 @@
+"""The ``casman`` command. Sub-commands are imported only when invoked.
+
+Lazy loading keeps ``casman parts list`` as fast as a bare ``import click, sqlite3``: the
+sync, plugin and web groups (and boto3, fsspec, Flask behind them) are never imported on
+the everyday path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from casman import __version__
+
+# command name -> "module:attribute"; the modules live in casman/cli/.
+LAZY_COMMANDS: dict[str, str] = {
+    "parts": "casman.cli.parts_cmd:parts",
+    "assembly": "casman.cli.assembly_cmd:assembly",
+    "scan": "casman.cli.scan_cmd:scan",
+    "antenna": "casman.cli.antenna_cmd:antenna",
+    "database": "casman.cli.database_cmd:database",
+    "snap": "casman.cli.snap_cmd:snap",
+    "sync": "casman.cli.sync_cmd:sync",
+    "plugins": "casman.cli.plugins_cmd:plugins",
+    "web": "casman.cli.web_cmd:web",
+}
+
+COMMAND_HELP: dict[str, str] = {
+    "parts": "Add and list numbered parts (antennas, LNAs, coax, backplane boards).",
+    "assembly": "Connect and disconnect parts; show chains and history.",
+    "scan": "Interactive barcode scanning of connections and disconnections.",
+    "antenna": "Assign antennas to grid positions and look them up.",
+    "database": "Load SNAP boards and grid coordinates; print the databases.",
+    "snap": "Show SNAP boards, their ports and packet indices.",
+    "sync": "Back up, list, restore and sync the databases with a storage backend.",
+    "plugins": "List loaded plugins and the storage backends they register.",
+    "web": "Serve read-only web views of chains, the grid and SNAP ports.",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a sub-command's module only when it is run."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(LAZY_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        if ctx.resilient_parsing and cmd_name in COMMAND_HELP:
+            # `casman --help` only needs the one-line help: don't import the module.
+            return click.Command(cmd_name, help=COMMAND_HELP[cmd_name])
+        module_name, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMAND_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(__version__, prog_name="casman")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="CASMAN_CONFIG",
+    help="config.yaml to use (default: ./config.yaml, then ~/.config/casman/config.yaml).",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None) -> None:
+    """casman — the assembly manager of the CASM array.
+
+    Records which antenna feeds which LNA, coax, backplane board and SNAP port, where each
+    antenna sits on the grid, and which packet index its signal arrives on.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point: user errors become one line on stderr, no traceback."""
+    from casman.cli.errors import run_with_clean_errors
+
+    return run_with_clean_errors(cli, argv if argv is not None else sys.argv[1:])

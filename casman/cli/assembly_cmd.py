@@ -1,0 +1,90 @@
+"""``casman assembly``: connect, disconnect, and look at chains and history."""
+
+from __future__ import annotations
+
+import click
+
+from casman.cli.common import json_option, open_db, print_json, print_table
+from casman.cli.output import format_chain
+from casman.domain.connections import parse_part
+
+
+@click.group()
+def assembly() -> None:
+    """Connect and disconnect parts; show chains and history."""
+
+
+@assembly.command("connect")
+@click.argument("source")
+@click.argument("target")
+def connect(source: str, target: str) -> None:
+    """Record that SOURCE feeds TARGET (e.g. ANT00001P1 LNA00001P1, BAC00001P1 SNAP1A00)."""
+    from casman.db.assembly import connect as record_connection
+    from casman.sync.triggers import after_change
+
+    src, tgt = parse_part(source), parse_part(target)
+    with open_db() as conn:
+        record_connection(conn, src, tgt)
+    click.echo(f"Connected {src.part_number} → {tgt.part_number}")
+    after_change("connect")
+
+
+@assembly.command("disconnect")
+@click.argument("source")
+@click.argument("target")
+def disconnect(source: str, target: str) -> None:
+    """Record that SOURCE no longer feeds TARGET (they must be connected)."""
+    from casman.db.assembly import disconnect as record_disconnection
+    from casman.sync.triggers import after_change
+
+    src, tgt = parse_part(source), parse_part(target)
+    with open_db() as conn:
+        record_disconnection(conn, src, tgt)
+    click.echo(f"Disconnected {src.part_number} ↛ {tgt.part_number}")
+    after_change("disconnect")
+
+
+@assembly.command("chain")
+@click.argument("part")
+@json_option
+def chain(part: str, as_json: bool) -> None:
+    """Show the whole chain through PART, ANTENNA to SNAP, with board and packet index."""
+    from casman.db.chains import chain_through
+    from casman.db.lookups import chain_info
+    from casman.db.parts import part_exists
+
+    parsed = parse_part(part)
+    with open_db() as conn:
+        found = chain_through(conn, parsed.part_number)
+        known = part_exists(conn, parsed.part_number) or len(found.parts) > 1
+    if not known:
+        from casman.errors import CasmanError
+
+        raise CasmanError(f"part {parsed.part_number} does not exist")
+    if as_json:
+        print_json(chain_info(found))
+        return
+    for line in format_chain(found):
+        click.echo(line)
+
+
+@assembly.command("history")
+@click.argument("part")
+@json_option
+def history(part: str, as_json: bool) -> None:
+    """Every connect/disconnect event involving PART, oldest first."""
+    from casman.db.assembly import history as part_history
+
+    parsed = parse_part(part)
+    with open_db() as conn:
+        events = part_history(conn, parsed.part_number)
+    if as_json:
+        print_json([event.__dict__ for event in events])
+        return
+    if not events:
+        click.echo(f"No events for {parsed.part_number}.")
+        return
+    print_table(
+        ["TIME", "EVENT", "SOURCE", "TARGET"],
+        [(e.scan_time, e.connection_status, e.part_number, e.connected_to) for e in events],
+    )

@@ -1,0 +1,63 @@
+"""``casman parts``: add numbered parts and list them."""
+
+from __future__ import annotations
+
+import click
+
+from casman.cli.common import json_option, open_db, print_json, print_table
+from casman.domain.parts import parse_part_type, parse_polarization
+
+
+@click.group()
+def parts() -> None:
+    """Add and list numbered parts (antennas, LNAs, coax, backplane boards)."""
+
+
+@parts.command("add")
+@click.argument("part_type", metavar="TYPE")
+@click.argument("count", type=click.IntRange(min=1, max=10_000))
+@click.argument("polarization")
+@json_option
+def add(part_type: str, count: int, polarization: str, as_json: bool) -> None:
+    """Create COUNT new parts of TYPE (ANTENNA/ANT, LNA, COAXSHORT/CXS, COAXLONG/CXL,
+    BACBOARD/BAC) with POLARIZATION 1 or 2 (P1/P2); numbers continue from the highest.
+
+    Example: casman parts add ANTENNA 10 1
+    """
+    kind = parse_part_type(part_type)
+    pol = parse_polarization(polarization)
+    from casman.db.parts import add_parts
+
+    with open_db() as conn:
+        numbers = add_parts(conn, kind, count, pol)
+    if as_json:
+        print_json({"created": numbers})
+        return
+    click.echo(f"Created {len(numbers)} {kind.name} {pol} part(s):")
+    for number in numbers:
+        click.echo(f"  {number}")
+
+
+@parts.command("list")
+@click.option("--type", "part_type", help="Only this type (name or prefix).")
+@click.option("--polarization", help="Only this polarization (1, 2, P1, P2).")
+@json_option
+def list_(part_type: str | None, polarization: str | None, as_json: bool) -> None:
+    """List parts, optionally filtered by type and polarization."""
+    kind = parse_part_type(part_type) if part_type else None
+    pol = parse_polarization(polarization) if polarization else None
+    from casman.db.parts import list_parts
+
+    with open_db() as conn:
+        records = list_parts(conn, kind, pol)
+    if as_json:
+        print_json([record.__dict__ for record in records])
+        return
+    if not records:
+        click.echo("No parts.")
+        return
+    print_table(
+        ["PART", "TYPE", "POL", "CREATED"],
+        [(r.part_number, r.part_type, r.polarization, r.date_created) for r in records],
+    )
+    click.echo(f"{len(records)} part(s)")

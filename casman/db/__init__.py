@@ -1,0 +1,1 @@
+"""SQLite storage: the two databases of the spec, one module per table family."""

@@ -1,0 +1,62 @@
+"""casman's storage plugin host: the public names a backend plugin may import.
+
+Plugins import only from ``casman.storage`` (and ``casman.testing`` in their tests), so the
+modules behind these names can be reorganised without breaking third-party backends. The
+PluginManager itself lives in :mod:`casman.storage.plugins` and is deliberately not
+imported here: importing a plugin must never load every other plugin.
+"""
+
+from casman.storage.backend import (
+    Backend,
+    BackendFactory,
+    BackendOption,
+    BackendSpec,
+    Capabilities,
+    CostModel,
+    ListPage,
+    ObjectInfo,
+    OperationKind,
+)
+from casman.storage.errors import (
+    BackendConfigError,
+    BackendUnavailableError,
+    ChecksumMismatchError,
+    InvalidKeyError,
+    ObjectNotFoundError,
+    PreconditionFailedError,
+    QuotaExceededError,
+    StorageError,
+    UnknownBackendError,
+)
+from casman.storage.hookspecs import hookimpl, hookspec
+from casman.storage.keys import validate_key, validate_prefix
+from casman.storage.operations import BackendHandle, Storage, StorageOp, content_md5
+
+__all__ = [
+    "Backend",
+    "BackendConfigError",
+    "BackendFactory",
+    "BackendHandle",
+    "BackendOption",
+    "BackendSpec",
+    "BackendUnavailableError",
+    "Capabilities",
+    "ChecksumMismatchError",
+    "CostModel",
+    "InvalidKeyError",
+    "ListPage",
+    "ObjectInfo",
+    "ObjectNotFoundError",
+    "OperationKind",
+    "PreconditionFailedError",
+    "QuotaExceededError",
+    "Storage",
+    "StorageError",
+    "StorageOp",
+    "UnknownBackendError",
+    "content_md5",
+    "hookimpl",
+    "hookspec",
+    "validate_key",
+    "validate_prefix",
+]

@@ -1,0 +1,153 @@
+"""Routes every remote call through the ``casman_storage_op`` hook.
+
+The sync engine talks to :class:`Storage`, never to a backend directly, so that quota,
+tracing and any later wrapper see each request exactly once and keys are validated before
+any I/O.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import pluggy
+
+from casman.storage.backend import Backend, BackendSpec, ListPage, ObjectInfo, OperationKind
+from casman.storage.hookspecs import hookimpl
+from casman.storage.keys import validate_key, validate_prefix
+
+DEFAULT_PAGE_SIZE = 1000
+
+
+@dataclass
+class BackendHandle:
+    """A configured backend as hooks see it: its spec, instance, settings and state folder.
+
+    ``settings`` are the resolved options plus ``quota`` limits; ``state_dir`` is where
+    per-backend state such as the quota tracker lives (the database directory).
+    """
+
+    name: str
+    spec: BackendSpec
+    impl: Backend
+    settings: Mapping[str, Any]
+    state_dir: Path
+
+
+@dataclass
+class StorageOp:
+    """One remote request. ``purpose`` names the user command it serves (for messages)."""
+
+    kind: OperationKind
+    key: str
+    purpose: str = ""
+    body: bytes | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    content_md5: str | None = None
+    if_none_match: str | None = None
+    if_match: str | None = None
+    token: str | None = None
+    max_keys: int = DEFAULT_PAGE_SIZE
+    dry_run: bool = False
+
+
+def content_md5(body: bytes) -> str:
+    """Base64 MD5, the form S3's Content-MD5 header takes."""
+    return base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
+
+
+class CoreStorageOpPlugin:
+    """casman's own implementation of ``casman_storage_op``: perform the request."""
+
+    @hookimpl(trylast=True)
+    def casman_storage_op(self, backend: BackendHandle, op: StorageOp) -> object:
+        impl = backend.impl
+        if op.kind == "put":
+            assert op.body is not None and op.content_md5 is not None
+            return impl.put(
+                op.key,
+                op.body,
+                metadata=op.metadata,
+                content_md5=op.content_md5,
+                if_none_match=op.if_none_match,
+                if_match=op.if_match,
+            )
+        if op.kind == "get":
+            return impl.get(op.key)
+        if op.kind == "head":
+            return impl.head(op.key)
+        if op.kind == "list":
+            return impl.list_page(op.key, op.token, op.max_keys)
+        if op.kind == "delete":
+            impl.delete(op.key)
+            return True
+        raise ValueError(f"unknown storage operation {op.kind!r}")
+
+
+class Storage:
+    """The sync engine's view of one backend: validated keys, every call through the hook."""
+
+    def __init__(self, handle: BackendHandle, hook: pluggy.HookRelay, purpose: str = "") -> None:
+        self.handle = handle
+        self._hook = hook
+        self.purpose = purpose
+
+    @property
+    def name(self) -> str:
+        return self.handle.name
+
+    def _call(self, op: StorageOp) -> object:
+        if not op.purpose:
+            op.purpose = self.purpose
+        return self._hook.casman_storage_op(backend=self.handle, op=op)
+
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        metadata: Mapping[str, str],
+        *,
+        if_none_match: str | None = None,
+        if_match: str | None = None,
+        md5: str | None = None,
+    ) -> ObjectInfo:
+        """Store ``body``; ``md5`` overrides the computed Content-MD5 (tests use it)."""
+        op = StorageOp(
+            "put",
+            validate_key(key),
+            body=body,
+            metadata=dict(metadata),
+            content_md5=md5 if md5 is not None else content_md5(body),
+            if_none_match=if_none_match,
+            if_match=if_match,
+        )
+        return cast(ObjectInfo, self._call(op))
+
+    def get(self, key: str) -> tuple[bytes, ObjectInfo]:
+        return cast(tuple[bytes, ObjectInfo], self._call(StorageOp("get", validate_key(key))))
+
+    def head(self, key: str) -> ObjectInfo:
+        return cast(ObjectInfo, self._call(StorageOp("head", validate_key(key))))
+
+    def list_page(
+        self, prefix: str, token: str | None = None, max_keys: int = DEFAULT_PAGE_SIZE
+    ) -> ListPage:
+        op = StorageOp("list", validate_prefix(prefix), token=token, max_keys=max_keys)
+        return cast(ListPage, self._call(op))
+
+    def list(self, prefix: str, max_keys: int = DEFAULT_PAGE_SIZE) -> Iterator[ObjectInfo]:
+        """Every object under ``prefix``, following pagination to the last page."""
+        token: str | None = None
+        while True:
+            page = self.list_page(prefix, token, max_keys)
+            yield from page.objects
+            if page.next_token is None:
+                return
+            token = page.next_token
+
+    def delete(self, key: str) -> None:
+        self._call(StorageOp("delete", validate_key(key)))

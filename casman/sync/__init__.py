@@ -1,0 +1,1 @@
+"""The sync engine: consistent snapshots, backup/list/restore/sync/status/maintain."""
