@@ -58,6 +58,14 @@ class LazyGroup(click.Group):
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
         return command
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Every user-facing failure ends as one line on stderr, never a traceback."""
+        from casman.cli.errors import run_with_clean_errors
+
+        kwargs["standalone_mode"] = False
+        kwargs.setdefault("prog_name", "casman")
+        return run_with_clean_errors(lambda: super(LazyGroup, self).main(*args, **kwargs))
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMAND_HELP.get(name, "")) for name in self.list_commands(ctx)]
         with formatter.section("Commands"):
@@ -85,7 +93,5 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console-script entry point: user errors become one line on stderr, no traceback."""
-    from casman.cli.errors import run_with_clean_errors
-
-    return run_with_clean_errors(cli, argv if argv is not None else sys.argv[1:])
+    """Console-script entry point."""
+    return cli.main(args=argv if argv is not None else sys.argv[1:])

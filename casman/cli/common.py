@@ -51,10 +51,18 @@ def print_json(data: Any) -> None:
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Plain aligned columns; empty cells shown as '-'."""
-    cells = [[("-" if value is None or value == "" else str(value)) for value in row] for row in rows]
+    cells = [
+        [("-" if value is None or value == "" else str(value)) for value in row] for row in rows
+    ]
     widths = [len(header) for header in headers]
     for row in cells:
         widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
-    click.echo("  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)).rstrip())
+    click.echo(
+        "  ".join(
+            header.ljust(width) for header, width in zip(headers, widths, strict=True)
+        ).rstrip()
+    )
     for row in cells:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        click.echo(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )

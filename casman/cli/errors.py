@@ -4,36 +4,44 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 import click
 
 from casman.errors import CasmanError
 
 
-def run_with_clean_errors(command: click.Command, argv: list[str]) -> Any:
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def run_with_clean_errors(run: Callable[[], Any]) -> Any:
+    """Run a click command in non-standalone mode, mapping every expected failure."""
     try:
-        return command.main(args=argv, prog_name="casman", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(1)
+        result = run()
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
-    except click.ClickException as usage:
-        usage.show()
-        sys.exit(usage.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 1)
+    except click.UsageError as usage:
+        where = f" (see '{usage.ctx.command_path} --help')" if usage.ctx is not None else ""
+        _fail(f"{usage.format_message()}{where}", usage.exit_code)
+    except click.ClickException as error:
+        _fail(error.format_message(), error.exit_code)
     except CasmanError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(error.exit_code)
+        _fail(str(error), error.exit_code)
     except sqlite3.DatabaseError as error:
-        click.echo(
-            f"Error: database problem: {error}. Check the database directory "
-            "(CASMAN_DATABASE_DIR) or restore a backup with `casman sync restore`.",
-            err=True,
+        _fail(
+            f"database problem: {error}; check CASMAN_DATABASE_DIR or restore a backup with "
+            "`casman sync restore`",
+            1,
         )
-        sys.exit(1)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        _fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(1)
+    if isinstance(result, int) and result:
+        sys.exit(result)
+    sys.exit(0)

@@ -43,7 +43,9 @@ def _loop(verb: str, record: Callable[..., int], after: str) -> None:
     interactive = sys.stdin.isatty()
     done = refused = 0
     if interactive:
-        click.echo(f"Scanning {verb}s: scan the source, then the target. Empty line to finish.", err=True)
+        click.echo(
+            f"Scanning {verb}s: scan the source, then the target. Empty line to finish.", err=True
+        )
     with open_db() as conn:
         while True:
             source = _scan_part("source> ", interactive)
@@ -51,7 +53,10 @@ def _loop(verb: str, record: Callable[..., int], after: str) -> None:
                 break
             target = _scan_part("target> ", interactive)
             if target is None:
-                click.echo(f"✗ {source[0].part_number} scanned without a target; nothing recorded", err=True)
+                click.echo(
+                    f"✗ {source[0].part_number} scanned without a target; nothing recorded",
+                    err=True,
+                )
                 refused += 1
                 break
             try:

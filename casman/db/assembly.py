@@ -39,7 +39,7 @@ class AssemblyEvent:
 
 
 def _event(row: sqlite3.Row | tuple[object, ...]) -> AssemblyEvent:
-    return AssemblyEvent(*row)  # type: ignore[arg-type]
+    return AssemblyEvent(*row)
 
 
 @dataclass

@@ -32,19 +32,23 @@ class LoadReport:
     unchanged: int
 
     def summary(self, what: str) -> str:
-        return (
-            f"{what}: {self.loaded} loaded, {self.updated} updated, {self.unchanged} unchanged"
-        )
+        return f"{what}: {self.loaded} loaded, {self.updated} updated, {self.unchanged} unchanged"
 
 
 def read_rows(
-    path: Path, required: Sequence[str], parse: Callable[[dict[str, str]], T]
+    path: Path,
+    required: Sequence[str],
+    parse: Callable[[dict[str, str]], T],
+    checks: Callable[[list[tuple[int, T]]], list[str]] | None = None,
 ) -> list[tuple[int, T]]:
-    """Parse every data row with ``parse``; collect every failure, then raise them together."""
+    """Parse every data row with ``parse`` and run ``checks`` over the rows that parsed;
+    collect every failure, then raise them together, in line order."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise CasmanError(f"CSV file {path} does not exist; give the right path with --csv") from None
+        raise CasmanError(
+            f"CSV file {path} does not exist; give the right path with --csv"
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise CasmanError(f"cannot read CSV file {path}: {error}") from None
     reader = csv.DictReader(text.splitlines())
@@ -66,16 +70,21 @@ def read_rows(
             rows.append((line_number, parse(values)))
         except CasmanError as error:
             problems.append(f"line {line_number}: {error}")
+    if checks is not None:
+        problems += checks(rows)
     if problems:
-        raise CsvLoadError(path, problems)
+        raise CsvLoadError(path, sorted(problems, key=_line_of))
     if not rows:
         raise CsvLoadError(path, ["the file has no data rows"])
     return rows
 
 
-def duplicates(
-    rows: Sequence[tuple[int, T]], key: Callable[[T], object], label: str
-) -> list[str]:
+def _line_of(problem: str) -> int:
+    words = problem.split()
+    return int(words[1].rstrip(":")) if len(words) > 1 and words[1].rstrip(":").isdigit() else 0
+
+
+def duplicates(rows: Sequence[tuple[int, T]], key: Callable[[T], object], label: str) -> list[str]:
     """One problem per row whose ``key`` repeats an earlier row's."""
     seen: dict[object, int] = {}
     problems = []

@@ -11,7 +11,7 @@ import sqlite3
 from typing import Any
 
 from casman.db.assembly import active_links
-from casman.db.chains import Chain, build_chain, walk_links, chain_through
+from casman.db.chains import Chain, build_chain, chain_through, walk_links
 from casman.db.positions import AntennaPosition, antenna_at, coordinates_of, position_of_antenna
 from casman.db.snap_boards import all_boards, get_board
 from casman.domain.errors import DomainError
@@ -73,6 +73,8 @@ def position_info(position: AntennaPosition | None) -> dict[str, Any] | None:
 def antenna_report(conn: sqlite3.Connection, query: str) -> dict[str, Any]:
     """Antenna number (``ANT00001``/``ANT00001P1``) or grid code → position and signals."""
     cleaned = query.strip().upper()
+    grid_code: str | None
+    antenna: str | None
     if _GRID_LIKE.match(cleaned):
         grid_code = parse_grid_code(cleaned).grid_code
         position = antenna_at(conn, grid_code)
@@ -135,4 +137,9 @@ def board_report(conn: sqlite3.Connection, board_id: SnapBoardId) -> dict[str, A
                 "chain": list(chain.parts) if chain else None,
             }
         )
-    return {"board": board_id.name, "configured": board is not None, "config": board_info(board), "ports": ports}
+    return {
+        "board": board_id.name,
+        "configured": board is not None,
+        "config": board_info(board),
+        "ports": ports,
+    }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from casman.db.connection import write_transaction
-from casman.db.csv_files import CsvLoadError, LoadReport, duplicates, read_rows
+from casman.db.csv_files import LoadReport, duplicates, read_rows
 from casman.domain.errors import DomainError
 from casman.domain.grid import ArrayGeometry, GridPosition, check_in_geometry, parse_grid_code
 from casman.domain.timestamps import now_iso
@@ -147,7 +147,9 @@ def assign(
                 f"to {grid_code}"
             )
         if current is not None:
-            conn.execute("DELETE FROM antenna_positions WHERE antenna_number = ?", (antenna_number,))
+            conn.execute(
+                "DELETE FROM antenna_positions WHERE antenna_number = ?", (antenna_number,)
+            )
         coordinates = coordinates_of(conn, grid_code)
         conn.execute(
             "INSERT INTO antenna_positions (antenna_number, array_id, row_offset, east_col,"
@@ -214,15 +216,17 @@ def load_coordinates(
     conn: sqlite3.Connection, path: Path, geometry: Mapping[str, ArrayGeometry] | None = None
 ) -> LoadReport:
     """Store every row of grid_positions.csv and refresh assigned antennas' coordinates."""
-    rows = read_rows(path, COORDINATE_COLUMNS, _parse_coordinates)
-    problems = duplicates(rows, lambda c: c.grid_code, "grid code")
-    for line_number, coordinates in rows:
-        try:
-            check_in_geometry(parse_grid_code(coordinates.grid_code), geometry or {})
-        except DomainError as error:
-            problems.append(f"line {line_number}: {error}")
-    if problems:
-        raise CsvLoadError(path, problems)
+
+    def checks(rows: list[tuple[int, Coordinates]]) -> list[str]:
+        problems = duplicates(rows, lambda c: c.grid_code, "grid code")
+        for line_number, coordinates in rows:
+            try:
+                check_in_geometry(parse_grid_code(coordinates.grid_code), geometry or {})
+            except DomainError as error:
+                problems.append(f"line {line_number}: {error}")
+        return problems
+
+    rows = read_rows(path, COORDINATE_COLUMNS, _parse_coordinates, checks)
     loaded = updated = unchanged = 0
     with write_transaction(conn):
         existing = all_coordinates(conn)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from operator import attrgetter
 from pathlib import Path
 
 from casman.db.connection import write_transaction
@@ -55,13 +56,13 @@ def parse_csv(path: Path) -> list[tuple[int, SnapBoard]]:
             values.get("notes", ""),
         )
 
-    rows = read_rows(path, CSV_COLUMNS, parse)
-    problems = duplicates(rows, lambda board: board.board.name, "board")
-    for attribute, label in _UNIQUE_FIELDS:
-        problems += duplicates(rows, lambda board, a=attribute: getattr(board, a), label)
-    if problems:
-        raise CsvLoadError(path, sorted(problems, key=lambda p: int(p.split()[1].rstrip(":"))))
-    return rows
+    def unique(rows: list[tuple[int, SnapBoard]]) -> list[str]:
+        problems = duplicates(rows, lambda board: board.board.name, "board")
+        for attribute, label in _UNIQUE_FIELDS:
+            problems += duplicates(rows, attrgetter(attribute), label)
+        return problems
+
+    return read_rows(path, CSV_COLUMNS, parse, unique)
 
 
 def load_boards(conn: sqlite3.Connection, path: Path) -> LoadReport:

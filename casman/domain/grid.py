@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from casman.domain.errors import InvalidGridCodeError
+from casman.domain.errors import DomainError, InvalidGridCodeError
 
 ARRAY_IDS = ("C", "N", "S")
 MAX_ROW = 999
@@ -115,7 +115,8 @@ def geometry_from_config(section: Mapping[str, Any]) -> dict[str, ArrayGeometry]
             )
         except (TypeError, ValueError):
             raise InvalidGridCodeError(
-                f"config grid.arrays.{array_id} needs north_rows, south_rows and columns: [first, last]"
+                f"config grid.arrays.{array_id} needs north_rows, south_rows and "
+                "columns: [first, last]"
             ) from None
     return geometry
 
@@ -137,7 +138,12 @@ def normalise_antenna_number(text: str) -> str:
 
     cleaned = text.strip().upper()
     candidate = cleaned if re.search(r"P[12]$", cleaned) else cleaned + "P1"
-    part = parse_numbered_part(candidate)
-    if part.part_type is not PartType.ANTENNA:
-        raise InvalidGridCodeError(f"{text.strip()!r} is not an antenna (expected ANT00001)")
+    try:
+        part = parse_numbered_part(candidate)
+    except DomainError:
+        part = None
+    if part is None or part.part_type is not PartType.ANTENNA:
+        raise InvalidGridCodeError(
+            f"{text.strip()!r} is not an antenna number; expected e.g. ANT00001 or ANT00001P1"
+        )
     return part.base_number

@@ -159,7 +159,9 @@ def port_for_packet_index(index: int) -> tuple[int, int]:
 def normalise_mac(text: str) -> str:
     cleaned = text.strip().lower().replace("-", ":")
     if not _MAC.match(cleaned):
-        raise InvalidBoardError(f"MAC address {text.strip()!r} is not six hex pairs like 00:11:22:33:44:55")
+        raise InvalidBoardError(
+            f"MAC address {text.strip()!r} is not six hex pairs like 00:11:22:33:44:55"
+        )
     return cleaned
 
 
