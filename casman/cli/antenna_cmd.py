@@ -28,7 +28,9 @@ def assign(antenna_number: str, grid_code: str, force: bool, notes: str | None) 
     position = parse_grid_code(grid_code)
     geometry = geometry_from_config(get_config().section("grid"))
     with open_db() as conn:
-        placed = assign_position(conn, number, position, force=force, notes=notes, geometry=geometry)
+        placed = assign_position(
+            conn, number, position, force=force, notes=notes, geometry=geometry
+        )
     where = (
         f" ({placed.latitude:.6f}, {placed.longitude:.6f})"
         if placed.latitude is not None and placed.longitude is not None
@@ -96,6 +98,15 @@ def list_(as_json: bool) -> None:
         return
     print_table(
         ["ANTENNA", "GRID", "LATITUDE", "LONGITUDE", "ASSIGNED"],
-        [(p.antenna_number, p.grid_code, p.latitude, p.longitude, p.assigned_at) for p in positions],
+        [
+            (p.antenna_number, p.grid_code, p.latitude, p.longitude, p.assigned_at)
+            for p in positions
+        ],
     )
     click.echo(f"{len(positions)} antenna(s) assigned")
+
+
+from casman.cli.antenna_tools_cmd import generate_coordinates, plot  # noqa: E402
+
+antenna.add_command(plot)
+antenna.add_command(generate_coordinates)

@@ -50,3 +50,8 @@ def show(board: str, as_json: bool) -> None:
             for p in report["ports"]
         ],
     )
+
+
+from casman.cli.snap_tools_cmd import generate_csv  # noqa: E402
+
+snap.add_command(generate_csv)

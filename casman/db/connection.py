@@ -31,6 +31,21 @@ def _unreadable(path: Path, error: Exception) -> DatabaseFileError:
     )
 
 
+def _first_unreadable(*paths: Path) -> Path:
+    """Which of the files SQLite refused, so the message names the right one."""
+    for path in paths:
+        if not path.exists():
+            continue
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            probe.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError:
+            return path
+        finally:
+            probe.close()
+    return paths[0].parent
+
+
 def ensure_schema(conn: sqlite3.Connection, schema: str, db_name: str, path: Path) -> None:
     """Create missing tables and indexes and record the schema version.
 
@@ -107,7 +122,7 @@ def open_databases(directory: Path, *, create: bool = True) -> sqlite3.Connectio
         ensure_schema(conn, ASSEMBLY_SCHEMA, ASSEMBLY_DB, assembly_path)
     except sqlite3.DatabaseError as error:
         conn.close()
-        raise _unreadable(directory, error) from None
+        raise _unreadable(_first_unreadable(parts_path, assembly_path), error) from None
     except BaseException:
         conn.close()
         raise

@@ -134,7 +134,7 @@ def _load_entry_point(state: _State, entry_point: importlib.metadata.EntryPoint)
         loaded = entry_point.load()
         plugin = loaded() if isinstance(loaded, type) else loaded
         state.pm.register(plugin, name=entry_point.name)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # a plugin calling sys.exit() must not end casman
         state.failures.append(
             PluginInfo(entry_point.name, distribution, version, error=one_line(error))
         )
@@ -285,9 +285,7 @@ def get_backend_spec(name: str) -> BackendSpec:
         if allowed is not None:
             hint += f", and check {LOAD_PLUGINS_ENV}"
         raise UnknownBackendError(f"unknown storage backend {name!r}: {hint}")
-    raise UnknownBackendError(
-        f"unknown storage backend {name!r}; available backends: {available}"
-    )
+    raise UnknownBackendError(f"unknown storage backend {name!r}; available backends: {available}")
 
 
 def _present(value: Any) -> bool:

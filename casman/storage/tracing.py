@@ -35,9 +35,7 @@ def _size(op: StorageOp, result: object) -> str:
     return "size=-"
 
 
-def format_trace(
-    backend: str, op: StorageOp, result: object, seconds: float, outcome: str
-) -> str:
+def format_trace(backend: str, op: StorageOp, result: object, seconds: float, outcome: str) -> str:
     """The one trace line; keys are validated ASCII, so they are printed as they are."""
     conditions = ""
     if op.if_none_match is not None:

@@ -70,6 +70,7 @@ def _release() -> None:
         _users -= 1
         if _users == 0 and _server is not None:
             _server.stop()
+            _clients.pop(_endpoint or "", None)
             _server, _endpoint = None, None
 
 
@@ -83,8 +84,21 @@ def moto_server() -> Iterator[str]:
         _release()
 
 
+_clients: dict[str, Any] = {}
+
+
 def s3_client(endpoint: str) -> Any:
-    """A plain boto3 S3 client on ``endpoint`` with the fake credentials (for test setup)."""
+    """A plain boto3 S3 client on ``endpoint`` with the fake credentials (for test setup).
+
+    Cached per endpoint: building a client costs more than most moto requests.
+    """
+    with _lock:
+        if endpoint not in _clients:
+            _clients[endpoint] = _make_client(endpoint)
+        return _clients[endpoint]
+
+
+def _make_client(endpoint: str) -> Any:
     import boto3
 
     return boto3.client(

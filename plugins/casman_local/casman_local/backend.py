@@ -195,9 +195,7 @@ class LocalBackend:
         clean = {str(name).lower(): str(value) for name, value in metadata.items()}
         directory = os.path.dirname(path)
         self._makedirs(directory)
-        temp = os.path.join(
-            directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp"
-        )
+        temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
         try:
             self._write_temp(temp, Header.encode(md5, len(body), clean) + body)
             with self._locked(key):

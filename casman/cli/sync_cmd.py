@@ -1,0 +1,278 @@
+"""``casman sync``: backup, list, restore, sync, status, maintain on a storage backend."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from casman.cli.common import get_config, json_option, print_json
+from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
+from casman.errors import CasmanError
+
+
+def _context(ctx: click.Context, purpose: str) -> Any:
+    from casman.storage.plugins import open_storage
+    from casman.sync.context import SyncContext
+
+    config = get_config(ctx)
+    storage = open_storage(config, ctx.find_object(dict).get("backend"), purpose=purpose)
+    return SyncContext(config, storage)
+
+
+def _selected(parts: bool, assembled: bool) -> list[str]:
+    if parts and not assembled:
+        return [PARTS_DB]
+    if assembled and not parts:
+        return [ASSEMBLY_DB]
+    return list(DATABASE_NAMES)
+
+
+def _size(size: int | None) -> str:
+    if size is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{size} B"
+        size = size / 1024  # type: ignore[assignment]
+    return str(size)
+
+
+def _dry_run(ctx: click.Context, operations: list[tuple[str, str]]) -> None:
+    """Print what would be sent and its billing cost; send nothing."""
+    from casman.storage import quota
+    from casman.storage.plugins import open_storage
+
+    storage = open_storage(get_config(ctx), ctx.find_object(dict).get("backend"))
+    click.echo(f"Dry run on backend {storage.name}; nothing is sent:")
+    for kind, target in operations:
+        cls = quota.billing_class(storage.handle, kind)
+        cost = f"Class {cls}" if cls else "free"
+        click.echo(f"  {kind.upper():<6} {target}  ({cost})")
+    totals = quota.estimate(storage.handle, [kind for kind, _ in operations])
+    summary = ", ".join(f"{count} Class {cls}" for cls, count in sorted(totals.items()))
+    click.echo(f"Quota cost: {summary or 'none'}")
+
+
+@click.group()
+@click.option(
+    "--backend",
+    envvar="CASMAN_SYNC_BACKEND",
+    help="Storage backend name (default: database.sync.backend, else local).",
+)
+@click.pass_context
+def sync(ctx: click.Context, backend: str | None) -> None:
+    """Back up, list, restore and sync the databases with a storage backend."""
+    ctx.ensure_object(dict)
+    ctx.obj["backend"] = backend
+
+
+@sync.command("backup")
+@click.option("--parts", is_flag=True, help="Only parts.db.")
+@click.option("--assembled", is_flag=True, help="Only assembled_casm.db.")
+@click.option("--force", is_flag=True, help="Upload even if identical to the newest backup.")
+@click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
+@click.option("--operation", default="Manual backup", help="Text stored in the metadata.")
+@json_option
+@click.pass_context
+def backup(
+    ctx: click.Context,
+    parts: bool,
+    assembled: bool,
+    force: bool,
+    dry_run: bool,
+    operation: str,
+    as_json: bool,
+) -> None:
+    """Snapshot and upload the databases (never overwriting an existing backup)."""
+    names = _selected(parts, assembled)
+    if dry_run:
+        plan = [("list", f"backups/{n}/") for n in names] + [
+            ("put", f"backups/{n}/<timestamp>_{n}") for n in names
+        ]
+        _dry_run(ctx, plan)
+        return
+    from casman.sync.backup import backup_database
+
+    context = _context(ctx, "backup")
+    results = [backup_database(context, name, operation, force=force) for name in names]
+    if as_json:
+        print_json([asdict(result) for result in results])
+        return
+    for result in results:
+        if result.key:
+            click.echo(
+                f"✓ {result.db_name}: backed up to {result.key} "
+                f"({_size(result.size)}, {result.records} records)"
+            )
+        else:
+            click.echo(f"✓ {result.db_name}: unchanged since {result.unchanged_since}; not uploaded")
+        for key in result.deleted:
+            click.echo(f"  retention: deleted {key}")
+
+
+@sync.command("list")
+@click.option("--db", "db_name", type=click.Choice(DATABASE_NAMES), help="Only this database.")
+@json_option
+@click.pass_context
+def list_(ctx: click.Context, db_name: str | None, as_json: bool) -> None:
+    """List backups with their metadata, newest first (every page)."""
+    from casman.sync.catalog import describe, list_backups
+
+    context = _context(ctx, "list")
+    entries = list_backups(context.storage, db_name)
+    described = [describe(e.key, context.storage.head(e.name)) for e in entries]
+    if as_json:
+        print_json(described)
+        return
+    if not described:
+        click.echo("No backups found. Create one with `casman sync backup`.")
+        return
+    click.echo(f"Available Backups ({len(described)}):")
+    click.echo("=" * 80)
+    for item in described:
+        sha = str(item["sha256"] or "-")
+        click.echo(f"\n{item['key']}")
+        click.echo(f"  Database:    {item['database']}")
+        click.echo(f"  Timestamp:   {item['timestamp']}")
+        click.echo(f"  Size:        {_size(item['size'])}")  # type: ignore[arg-type]
+        click.echo(f"  Records:     {item['records']}")
+        click.echo(f"  Operation:   {item['operation']}")
+        click.echo(f"  Checksum:    {sha[:12]}…")
+
+
+@sync.command("restore")
+@click.argument("key")
+@click.option("--no-backup", is_flag=True, help="Skip the remote safety backup of the current database.")
+@click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
+@click.pass_context
+def restore_(ctx: click.Context, key: str, no_backup: bool, dry_run: bool) -> None:
+    """Restore KEY (from `casman sync list`) after verifying it; keeps safety copies."""
+    from casman.sync.backup_keys import parse_backup_key
+    from casman.sync.restore import restore
+
+    parsed = parse_backup_key(key)
+    if dry_run:
+        plan = [("get", parsed.key)]
+        if not no_backup:
+            plan += [("list", f"backups/{parsed.db_name}/"), ("put", "<safety backup>")]
+        _dry_run(ctx, plan)
+        return
+    result = restore(_context(ctx, "restore"), parsed.key, remote_backup=not no_backup)
+    click.echo(f"✓ restored {result.db_name} from {result.key} ({result.records} records)")
+    if result.local_safety_copy:
+        click.echo(f"  local safety copy: {result.local_safety_copy}")
+    if result.remote_safety_backup:
+        click.echo(f"  remote safety backup: {result.remote_safety_backup}")
+
+
+@sync.command("sync")
+@click.option("--parts", is_flag=True, help="Only parts.db.")
+@click.option("--assembled", is_flag=True, help="Only assembled_casm.db.")
+@click.option(
+    "--force", is_flag=True, help="Replace local changes too (a local safety copy is kept)."
+)
+@json_option
+@click.pass_context
+def sync_(ctx: click.Context, parts: bool, assembled: bool, force: bool, as_json: bool) -> None:
+    """Download the newest remote version where the local database has no unsynced changes."""
+    from casman.sync.pull import pull
+
+    results = pull(_context(ctx, "sync"), _selected(parts, assembled), force=force)
+    if as_json:
+        print_json(
+            [
+                {
+                    "database": r.db_name,
+                    "relation": r.relation.value,
+                    "action": r.action,
+                    "downloaded": r.downloaded,
+                    "safety_copy": str(r.safety_copy) if r.safety_copy else None,
+                }
+                for r in results
+            ]
+        )
+    else:
+        for r in results:
+            mark = "✗" if r.action.startswith("refused") else "✓"
+            click.echo(f"{mark} {r.db_name} ({r.relation.value}): {r.action}")
+            if r.safety_copy:
+                click.echo(f"  local safety copy: {r.safety_copy}")
+    refused = [r.db_name for r in results if r.action.startswith("refused")]
+    if refused:
+        raise CasmanError(
+            f"sync refused for {', '.join(refused)} to keep unsynced local changes; "
+            "run `casman sync backup` first or `casman sync sync --force`"
+        )
+
+
+@sync.command("status")
+@json_option
+@click.pass_context
+def status_(ctx: click.Context, as_json: bool) -> None:
+    """Configuration (secrets masked), backend reachability, databases, quota."""
+    from casman.storage import quota
+    from casman.sync.status import status
+
+    report = status(_context(ctx, "status"))
+    if as_json:
+        data = asdict(report)
+        data["quota"] = asdict(report.quota) if report.quota else None
+        print_json(data)
+        return
+    click.echo("Database Sync Status")
+    click.echo("=" * 80)
+    click.echo("\nConfiguration:")
+    click.echo(f"  Enabled:              {report.sync_settings['enabled']}")
+    click.echo(f"  Backend:              {report.backend} — {report.description}")
+    for name, value in report.settings.items():
+        click.echo(f"  {name + ':':<22}{value if value is not None else '(not set)'}")
+    click.echo(f"  Keep Versions:        {report.sync_settings['keep_versions']}")
+    click.echo(f"  Database directory:   {report.sync_settings['database_dir']}")
+    click.echo("\nBackend Status:")
+    if report.reachable:
+        click.echo(f"  ✓ {report.backend} backend reachable")
+    else:
+        click.echo(f"  ✗ {report.backend} backend not reachable: {report.error}")
+    click.echo("\nLocal Databases:")
+    for db in report.databases:
+        size = _size(db.size) if db.exists else "missing"
+        last = db.last_backup_at or "never"
+        click.echo(f"  {db.db_name:<20} {size:>10}  {db.relation:<18} last backup: {last}")
+    if report.quota is not None:
+        click.echo("")
+        for line in quota.format_usage(report.quota):
+            click.echo(line)
+
+
+@sync.command("maintain")
+@click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
+@json_option
+@click.pass_context
+def maintain_(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Verify every backup, report non-Standard storage, apply retention."""
+    if dry_run:
+        keep = get_config(ctx).sync.keep_versions
+        plan = [("list", "backups/")] + [
+            ("head", f"backups/{n}/<backup {i + 1} of at most {keep}>")
+            for n in DATABASE_NAMES
+            for i in range(keep)
+        ]
+        _dry_run(ctx, plan)
+        return
+    from casman.sync.maintain import maintain
+
+    report = maintain(_context(ctx, "maintain"))
+    if as_json:
+        print_json(asdict(report))
+    else:
+        click.echo(f"✓ {len(report.verified)} backup(s) verified")
+        for key, problems in report.problems.items():
+            click.echo(f"✗ {key}: {'; '.join(problems)}")
+        for key, storage_class in report.not_standard.items():
+            click.echo(f"⚠ {key} is in {storage_class} storage, not Standard (check lifecycle rules)")
+        for key in report.deleted:
+            click.echo(f"  retention: deleted {key}")
+    if report.problems:
+        raise CasmanError(f"{len(report.problems)} backup(s) failed verification (see above)")

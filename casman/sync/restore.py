@@ -1,0 +1,99 @@
+"""``casman sync restore KEY``: the Litestream-style safe restore.
+
+Download to a temp file beside the database, verify SHA-256 against the metadata, run
+``PRAGMA integrity_check`` and the schema check, keep a local safety copy of the current
+database (and a remote one unless ``--no-backup``), then fsync and rename. Any failure
+before the rename leaves the current database byte for byte as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from casman.errors import CasmanError
+from casman.sync.backup import backup_database
+from casman.sync.backup_keys import BackupKey, parse_backup_key
+from casman.sync.catalog import META_SHA256
+from casman.sync.context import SyncContext
+from casman.sync.install import install, is_readable, safety_copy
+from casman.sync.snapshot import check_database_file
+from casman.sync.state import SyncedVersion
+
+STAMP_FORMAT = "%Y%m%d_%H%M%S"
+
+
+class RestoreRefusedError(CasmanError):
+    """The backup failed a check; the current database was not touched."""
+
+
+@dataclass
+class RestoreResult:
+    key: str
+    db_name: str
+    records: int
+    local_safety_copy: Path | None
+    remote_safety_backup: str | None
+
+
+def download_verified(context: SyncContext, backup: BackupKey, temp: Path) -> tuple[str, int]:
+    """GET the backup into ``temp`` and check it; returns (sha256, record count)."""
+    body, info = context.storage.get(backup.key)
+    expected = info.metadata.get(META_SHA256)
+    if not expected:
+        raise RestoreRefusedError(
+            f"{backup.key} has no sha256 in its metadata, so it cannot be verified; not restored"
+        )
+    actual = hashlib.sha256(body).hexdigest()
+    if actual != expected:
+        raise RestoreRefusedError(
+            f"{backup.key} is corrupt: its SHA-256 is {actual[:12]}…, the metadata says "
+            f"{expected[:12]}…; not restored, the current database is unchanged"
+        )
+    with open(temp, "wb") as handle:
+        handle.write(body)
+    try:
+        records = check_database_file(temp, backup.db_name)
+    except CasmanError as error:
+        raise RestoreRefusedError(f"{backup.key} refused: {error}") from None
+    return actual, records
+
+
+def restore(context: SyncContext, key: str, *, remote_backup: bool = True) -> RestoreResult:
+    backup = parse_backup_key(key)
+    db_name = backup.db_name
+    current = context.db_path(db_name)
+    stamp = context.clock().strftime(STAMP_FORMAT)
+    with context.temp_file(db_name, ".restore") as temp:
+        sha, records = download_verified(context, backup, temp)
+        readable = is_readable(current)
+        if remote_backup and current.exists() and not readable:
+            kept = safety_copy(context.database_dir, db_name, stamp, "unreadable")
+            raise CasmanError(
+                f"the current {db_name} is unreadable, so it cannot be backed up remotely "
+                f"before the restore; its raw file is kept at {kept}; run again with "
+                "--no-backup to restore anyway"
+            )
+        local_copy = safety_copy(context.database_dir, db_name, stamp, "before-restore")
+        remote_copy = None
+        if remote_backup and readable:
+            try:
+                made = backup_database(
+                    context, db_name, f"safety backup before restore of {backup.key}"
+                )
+            except CasmanError as error:
+                raise CasmanError(
+                    f"the safety backup of the current {db_name} failed ({error}); nothing was "
+                    "restored. Fix the backend or run again with --no-backup (a local safety "
+                    f"copy is at {local_copy})"
+                ) from None
+            remote_copy = made.key or made.unchanged_since
+        install(temp, context.database_dir, db_name, stamp)
+    context.state.record(
+        context.backend,
+        db_name,
+        SyncedVersion(sha256=sha, key=backup.key, synced_at=stamp, operation="restore"),
+    )
+    context.record_event("restore")
+    return RestoreResult(backup.key, db_name, records, local_copy, remote_copy)

@@ -1,0 +1,57 @@
+"""What was last synced, per backend and database, kept in the database directory.
+
+``sync`` needs it to tell "the remote moved on" from "I changed something locally": a
+local database whose checksum still equals the last synced one has no unsynced changes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from casman.fileio import atomic_write_bytes
+
+STATE_FILE = ".casman_sync_state.json"
+
+
+@dataclass(frozen=True)
+class SyncedVersion:
+    sha256: str
+    key: str
+    synced_at: str
+    operation: str
+
+
+class SyncState:
+    def __init__(self, database_dir: Path) -> None:
+        self.path = database_dir / STATE_FILE
+        self._lock = FileLock(str(database_dir / (STATE_FILE + ".lock")), timeout=60)
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError, OSError):
+            return {"version": 1, "backends": {}}
+        if not isinstance(data, dict) or not isinstance(data.get("backends"), dict):
+            return {"version": 1, "backends": {}}
+        return data
+
+    def get(self, backend: str, db_name: str) -> SyncedVersion | None:
+        entry = self._read()["backends"].get(backend, {}).get(db_name)
+        if not isinstance(entry, dict):
+            return None
+        try:
+            return SyncedVersion(**entry)
+        except TypeError:
+            return None
+
+    def record(self, backend: str, db_name: str, version: SyncedVersion) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            data = self._read()
+            data["backends"].setdefault(backend, {})[db_name] = asdict(version)
+            atomic_write_bytes(self.path, json.dumps(data, indent=2).encode("utf-8"))

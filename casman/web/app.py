@@ -1,0 +1,159 @@
+"""The read-only web views: chains, the core grid and SNAP ports, as HTML and JSON.
+
+Each request opens its own connection (``open_databases``) and closes it at the end, so the
+app never holds a database open between requests and sees every scan as soon as it is
+committed. Nothing here writes. User mistakes (a malformed grid code, an unknown part, a
+packet index out of range) are :class:`~casman.errors.CasmanError` subclasses and become a
+400 or 404 page or ``{"error": ...}``, never a 500.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from casman.db.connection import DatabaseFileError, open_databases
+from casman.domain.errors import DomainError
+from casman.domain.grid import ArrayGeometry
+from casman.errors import CasmanError
+from casman.web import views
+
+PAGES = (
+    ("chains", "Chains", "Every signal chain ANTENNA → … → SNAP port, searchable by part."),
+    ("grid", "Grid", "The core grid with the antenna at each position; tap for its signals."),
+    ("snap", "SNAP", "Every chassis, board and port, coloured by what reaches it."),
+)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.args.get("format") == "json"
+
+
+def _conn() -> sqlite3.Connection:
+    if "casman_conn" not in g:
+        from flask import current_app
+
+        g.casman_conn = open_databases(current_app.config["CASMAN_DATABASE_DIR"], create=False)
+    conn: sqlite3.Connection = g.casman_conn
+    return conn
+
+
+def _close_conn(_error: BaseException | None) -> None:
+    conn = g.pop("casman_conn", None)
+    if conn is not None:
+        conn.close()
+
+
+def _render(template: str, data: dict[str, Any], **extra: Any) -> Any:
+    """One view, two formats: the same dict as JSON or rendered into the template."""
+    fmt = request.args.get("format", "html")
+    if fmt == "json":
+        return jsonify(data)
+    if fmt != "html":
+        raise DomainError(f"format {fmt!r} is not html or json")
+    return render_template(template, data=data, **extra)
+
+
+def _error_response(status: int, message: str) -> tuple[Any, int]:
+    if _wants_json():
+        return jsonify({"error": message, "status": status}), status
+    return render_template("error.html", status=status, message=message, pages=PAGES), status
+
+
+def _status_for(error: CasmanError) -> int:
+    if isinstance(error, views.NotFoundError):
+        return 404
+    if isinstance(error, DatabaseFileError):
+        return 503
+    return 400
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CasmanError)
+    def casman_error(error: CasmanError) -> tuple[Any, int]:
+        return _error_response(_status_for(error), str(error))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Any, int]:
+        return _error_response(error.code or 500, error.description or error.name)
+
+    @app.errorhandler(sqlite3.DatabaseError)
+    def database_error(error: sqlite3.DatabaseError) -> tuple[Any, int]:
+        return _error_response(
+            503, f"database problem: {error}; check the database directory or restore a backup"
+        )
+
+
+def _security_headers(response: Response) -> Response:
+    """Everything is served from this app: no CDN, no inline script, no framing."""
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
+    def route(rule: str, endpoint: str, view: Callable[..., Any]) -> None:
+        app.add_url_rule(rule, endpoint, view, methods=["GET"])
+
+    def home() -> Any:
+        return _render("home.html", views.home_page(_conn()), pages=PAGES)
+
+    def chains() -> Any:
+        return _render("chains.html", views.chains_page(_conn(), request.args.get("q")),
+                       pages=PAGES, active="chains")
+
+    def grid() -> Any:
+        data = views.grid_page(_conn(), geometry, request.args.get("q"))
+        return _render("grid.html", data, pages=PAGES, active="grid")
+
+    def snap() -> Any:
+        return _render("snap.html", views.snap_page(_conn()), pages=PAGES, active="snap")
+
+    def api_chains() -> Any:
+        return jsonify(views.chains_page(_conn(), request.args.get("q")))
+
+    def api_grid() -> Any:
+        return jsonify(views.grid_page(_conn(), geometry, request.args.get("q")))
+
+    def api_snap() -> Any:
+        return jsonify(views.snap_page(_conn()))
+
+    def api_antenna(query: str) -> Any:
+        return jsonify(views.antenna_detail(_conn(), query))
+
+    def api_board(name: str) -> Any:
+        return jsonify(views.board_detail(_conn(), name))
+
+    route("/", "home", home)
+    route("/chains", "chains", chains)
+    route("/grid", "grid", grid)
+    route("/snap", "snap", snap)
+    route("/api/chains", "api_chains", api_chains)
+    route("/api/grid", "api_grid", api_grid)
+    route("/api/snap", "api_snap", api_snap)
+    route("/api/antenna/<path:query>", "api_antenna", api_antenna)
+    route("/api/board/<path:name>", "api_board", api_board)
+
+
+def create_app(database_dir: Path, *, geometry: ArrayGeometry | None = None) -> Flask:
+    """The Flask app over the databases in ``database_dir``.
+
+    ``geometry`` is the configured shape of core array C (``grid.arrays.C`` in
+    config.yaml); without it the grid's shape comes from the loaded grid positions.
+    """
+    app = Flask(__name__)
+    app.config["CASMAN_DATABASE_DIR"] = Path(database_dir)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.teardown_appcontext(_close_conn)
+    app.after_request(_security_headers)
+    _register_errors(app)
+    _register_routes(app, geometry)
+    return app

@@ -1,0 +1,359 @@
+"""What each web page shows, as plain dicts: the HTML templates and ``?format=json`` share them.
+
+Every answer about one antenna or board comes from :mod:`casman.db.lookups`, the same code
+as ``casman antenna show`` and ``casman snap show``, so the web and the CLI never disagree.
+The whole-array pages (all chains, all 44 boards) walk the links once instead of asking
+per board, which keeps them fast at many times the full build-out.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from casman.db.assembly import ActiveLinks, active_links
+from casman.db.chains import Chain, all_chains, build_chain, chain_through, walk_links
+from casman.db.lookups import antenna_report, board_info, board_report, chain_info
+from casman.db.positions import (
+    AntennaPosition,
+    all_coordinates,
+    all_positions,
+    antenna_at,
+    position_of_antenna,
+)
+from casman.db.snap_boards import all_boards
+from casman.domain.connections import parse_part
+from casman.domain.errors import DomainError
+from casman.domain.grid import (
+    ArrayGeometry,
+    GridPosition,
+    normalise_antenna_number,
+    parse_grid_code,
+)
+from casman.domain.snap import (
+    CHASSIS_RANGE,
+    PORTS_PER_BOARD,
+    SLOT_LETTERS,
+    SnapBoard,
+    SnapBoardId,
+    parse_board,
+    port_for_packet_index,
+)
+from casman.errors import CasmanError
+
+DEFAULT_GEOMETRY = ArrayGeometry(north_rows=21, south_rows=21, first_column=1, last_column=6)
+MAX_QUERY_LENGTH = 64
+_BASE_NUMBER = re.compile(r"^(ANT|LNA|CXS|CXL|BAC)\d{5}$")
+_BOARD_NAME = re.compile(r"^SNAP\d[A-Z]$")
+_GRID_LIKE = re.compile(r"^[A-Z][A-Z]\d{3}E\d{2}$")
+
+
+class NotFoundError(CasmanError):
+    """A well-formed request for something the databases do not hold (HTTP 404)."""
+
+
+def clean_query(text: str | None) -> str:
+    """Trimmed, upper-cased search text; overly long input is refused rather than parsed."""
+    cleaned = (text or "").strip().upper()
+    if len(cleaned) > MAX_QUERY_LENGTH:
+        raise DomainError(f"search text is longer than {MAX_QUERY_LENGTH} characters")
+    return cleaned
+
+
+def _part_exists(conn: sqlite3.Connection, numbers: Iterable[str]) -> bool:
+    wanted = list(numbers)
+    marks = ", ".join("?" for _ in wanted)
+    row = conn.execute(f"SELECT 1 FROM parts WHERE part_number IN ({marks})", wanted).fetchone()
+    return row is not None
+
+
+def _query_parts(query: str) -> set[str]:
+    """The part numbers a chain search means: ``LNA00001`` is both polarizations,
+    ``SNAP1A`` all 12 ports of the board, ``SNAP1A05`` the canonical ``SNAP010105``."""
+    if _BASE_NUMBER.match(query):
+        return {query + "P1", query + "P2"}
+    if _BOARD_NAME.match(query):
+        board = parse_board(query)
+        return {board.port(number).part_number for number in range(PORTS_PER_BOARD)}
+    return {parse_part(query).part_number}
+
+
+def _chain_row(chain: Chain) -> dict[str, Any]:
+    info = chain_info(chain)
+    info["polarization"] = info["antenna"][-2:] if info["antenna"] else _polarization(chain)
+    return info
+
+
+def _polarization(chain: Chain) -> str | None:
+    try:
+        return parse_part(chain.parts[0]).polarization
+    except DomainError:
+        return None
+
+
+def chains_page(conn: sqlite3.Connection, query: str | None) -> dict[str, Any]:
+    """Every chain, or those through the searched part(s), with their SNAP port details."""
+    cleaned = clean_query(query)
+    chains = all_chains(conn)
+    wanted = _query_parts(cleaned) if cleaned else None
+    message = None
+    if wanted is not None:
+        chains = [chain for chain in chains if wanted.intersection(chain.parts)]
+        if not chains:
+            if not _part_exists(conn, wanted):
+                raise NotFoundError(f"part {cleaned} is not known; check the number")
+            message = f"{cleaned} is not connected to anything"
+    rows = [_chain_row(chain) for chain in chains]
+    return {
+        "query": cleaned,
+        "message": message,
+        "count": len(rows),
+        "complete": sum(1 for row in rows if row["complete"]),
+        "with_problems": sum(1 for row in rows if row["problems"]),
+        "chains": rows,
+    }
+
+
+def grid_geometry(
+    conn: sqlite3.Connection, configured: ArrayGeometry | None
+) -> tuple[ArrayGeometry, str]:
+    """The core grid's shape and where it came from: config, the loaded positions, or 21/21×1–6."""
+    if configured is not None:
+        return configured, "config"
+    core = [parse_grid_code(code) for code in all_coordinates(conn)]
+    core += [
+        GridPosition(p.array_id, p.row_offset, p.east_col)
+        for p in all_positions(conn)
+    ]
+    core = [position for position in core if position.array_id == "C"]
+    if not core:
+        return DEFAULT_GEOMETRY, "default"
+    rows = [position.row_offset for position in core]
+    columns = [position.east_col for position in core]
+    shape = ArrayGeometry(max(0, max(rows)), max(0, -min(rows)), min(columns), max(columns))
+    return shape, "grid_positions"
+
+
+def _row_label(row_offset: int) -> str:
+    direction = "N" if row_offset > 0 else "S" if row_offset < 0 else "C"
+    return f"{direction}{abs(row_offset):03d}"
+
+
+def resolve_grid_query(
+    conn: sqlite3.Connection, query: str, geometry: ArrayGeometry
+) -> dict[str, Any]:
+    """Antenna, grid code or packet index → the grid position it means.
+
+    A packet index goes through the boards to a SNAP port (feng_id × 12 + port) and back
+    along the chain to the antenna, then to the antenna's position.
+    """
+    if query.isdigit():
+        index = int(query)
+        feng_id, port_number = port_for_packet_index(index)
+        board = next((b for b in all_boards(conn).values() if b.feng_id == feng_id), None)
+        if board is None:
+            raise NotFoundError(
+                f"packet index {index}: no SNAP board has feng_id {feng_id}; "
+                "load the boards with `casman database load-snap-boards`"
+            )
+        port = board.board.port(port_number)
+        chain = chain_through(conn, port.part_number)
+        if chain.antenna is None:
+            reached = "nothing is connected" if len(chain.parts) == 1 else "no antenna reaches it"
+            raise NotFoundError(f"packet index {index} is {port.field_name}: {reached}")
+        position = position_of_antenna(conn, chain.antenna[:8])
+        if position is None:
+            raise NotFoundError(
+                f"packet index {index} is {port.field_name} ← {chain.antenna}, which is not "
+                "assigned to a grid position"
+            )
+        return {
+            "kind": "packet_index",
+            "packet_index": index,
+            "snap_port": port.part_number,
+            "snap_port_name": port.field_name,
+            "board": board.board.name,
+            "antenna": chain.antenna,
+            "grid_code": position.grid_code,
+        }
+    if _GRID_LIKE.match(query) or query[:1] in ("C", "N", "S"):
+        grid = parse_grid_code(query)
+        if grid.array_id != "C" or not geometry.contains(grid):
+            raise NotFoundError(f"{grid.grid_code} is not a position of the core grid shown here")
+        occupant = antenna_at(conn, grid.grid_code)
+        return {
+            "kind": "grid_code",
+            "grid_code": grid.grid_code,
+            "antenna": occupant.antenna_number if occupant else None,
+        }
+    if query.startswith("ANT"):
+        antenna = normalise_antenna_number(query)
+        if not _part_exists(conn, (antenna + "P1", antenna + "P2")):
+            raise NotFoundError(f"antenna {antenna} does not exist")
+        placed = position_of_antenna(conn, antenna)
+        if placed is None:
+            raise NotFoundError(f"antenna {antenna} is not assigned to a grid position")
+        return {"kind": "antenna", "antenna": antenna, "grid_code": placed.grid_code}
+    raise DomainError(
+        f"{query!r}: search by antenna (ANT00001), grid code (CN002E03) or packet index (0–527)"
+    )
+
+
+def grid_page(
+    conn: sqlite3.Connection, configured: ArrayGeometry | None, query: str | None
+) -> dict[str, Any]:
+    """The core grid, north row at the top, each cell with the antenna assigned there."""
+    geometry, source = grid_geometry(conn, configured)
+    cleaned = clean_query(query)
+    match = resolve_grid_query(conn, cleaned, geometry) if cleaned else None
+    placed: dict[str, AntennaPosition] = {p.grid_code: p for p in all_positions(conn)}
+    surveyed = set(all_coordinates(conn))
+    reaching = {chain.antenna for chain in all_chains(conn) if chain.complete and chain.antenna}
+    rows: list[dict[str, Any]] = []
+    for row in range(geometry.north_rows, -geometry.south_rows - 1, -1):
+        cells: list[dict[str, Any]] = []
+        for column in range(geometry.first_column, geometry.last_column + 1):
+            code = GridPosition("C", row, column).grid_code
+            occupant = placed.get(code)
+            antenna = occupant.antenna_number if occupant else None
+            connected = [pol for pol in ("P1", "P2") if antenna and antenna + pol in reaching]
+            cells.append(
+                {
+                    "grid_code": code,
+                    "antenna_number": antenna,
+                    "has_coordinates": code in surveyed,
+                    "connected": connected,
+                    "match": match is not None and match["grid_code"] == code,
+                }
+            )
+        rows.append({"label": _row_label(row), "row_offset": row, "cells": cells})
+    return {
+        "query": cleaned,
+        "match": match,
+        "geometry": {
+            "source": source,
+            "north_rows": geometry.north_rows,
+            "south_rows": geometry.south_rows,
+            "first_column": geometry.first_column,
+            "last_column": geometry.last_column,
+        },
+        "columns": [f"E{c:02d}" for c in range(geometry.first_column, geometry.last_column + 1)],
+        "assigned": sum(1 for row in rows for cell in row["cells"] if cell["antenna_number"]),
+        "rows": rows,
+    }
+
+
+def antenna_detail(conn: sqlite3.Connection, query: str) -> dict[str, Any]:
+    """``antenna_report`` with 404 for well-formed numbers and codes the databases lack.
+
+    Anything not starting with ``ANT`` is read as a grid code, so a mistyped code gets the
+    grid code's own explanation rather than "not an antenna number".
+    """
+    cleaned = clean_query(query)
+    if cleaned.startswith("ANT"):
+        antenna = normalise_antenna_number(cleaned)
+        if not _part_exists(conn, (antenna + "P1", antenna + "P2")):
+            raise NotFoundError(f"antenna {antenna} does not exist")
+        return antenna_report(conn, antenna)
+    grid = parse_grid_code(cleaned)
+    if grid.grid_code not in all_coordinates(conn) and antenna_at(conn, grid.grid_code) is None:
+        raise NotFoundError(f"grid position {grid.grid_code} has no coordinates and no antenna")
+    return antenna_report(conn, grid.grid_code)
+
+
+def board_detail(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
+    """``board_report``; 404 for a board that is neither configured nor wired."""
+    board_id = parse_board(clean_query(name))
+    report = board_report(conn, board_id)
+    if not report["configured"] and not any(p["connected_from"] for p in report["ports"]):
+        raise NotFoundError(
+            f"board {board_id.name} is not configured and nothing is connected to it"
+        )
+    return report
+
+
+def _port_row(
+    board_id: SnapBoardId,
+    board: SnapBoard | None,
+    number: int,
+    links: ActiveLinks,
+    boards: dict[SnapBoardId, SnapBoard],
+    positions: dict[str, AntennaPosition],
+) -> dict[str, Any]:
+    """One port in the same shape as ``board_report``'s ports, plus ``state`` for colour."""
+    port = board_id.port(number)
+    source = links.backward.get(port.part_number)
+    chain = build_chain(walk_links(links, port.part_number), boards) if source else None
+    antenna = chain.antenna if chain else None
+    position = positions.get(antenna[:8]) if antenna else None
+    state = "empty"
+    if antenna:
+        state = antenna[-2:]
+    elif chain is not None:
+        state = _polarization(chain) or "empty"
+    return {
+        "port": number,
+        "snap_port": port.part_number,
+        "snap_port_name": port.field_name,
+        "packet_index": board.packet_index(number) if board else None,
+        "connected_from": source,
+        "antenna": antenna,
+        "polarization": antenna[-2:] if antenna else None,
+        "grid_code": position.grid_code if position else None,
+        "chain": list(chain.parts) if chain else None,
+        "state": state,
+        "complete": chain.complete if chain else False,
+    }
+
+
+def snap_page(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Every chassis and slot with its 12 ports and what reaches each."""
+    links = active_links(conn)
+    boards = all_boards(conn)
+    positions = {p.antenna_number: p for p in all_positions(conn)}
+    chassis_list: list[dict[str, Any]] = []
+    for chassis in CHASSIS_RANGE:
+        slots: list[dict[str, Any]] = []
+        for slot in SLOT_LETTERS:
+            board_id = SnapBoardId(chassis, slot)
+            board = boards.get(board_id)
+            ports = [
+                _port_row(board_id, board, n, links, boards, positions)
+                for n in range(PORTS_PER_BOARD)
+            ]
+            slots.append(
+                {
+                    "board": board_id.name,
+                    "configured": board is not None,
+                    "config": board_info(board),
+                    "ports": ports,
+                }
+            )
+        chassis_list.append({"chassis": chassis, "boards": slots})
+    connected = [
+        port
+        for chassis_row in chassis_list
+        for board_row in chassis_row["boards"]
+        for port in board_row["ports"]
+        if port["connected_from"]
+    ]
+    return {
+        "configured": len(boards),
+        "connected_ports": len(connected),
+        "chassis": chassis_list,
+    }
+
+
+def home_page(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Counts for the landing page, so a glance says how far the build-out is."""
+    chains = all_chains(conn)
+    return {
+        "chains": len(chains),
+        "complete_chains": sum(1 for chain in chains if chain.complete),
+        "chains_with_problems": sum(1 for chain in chains if chain.problems),
+        "assigned_antennas": len(all_positions(conn)),
+        "grid_positions": len(all_coordinates(conn)),
+        "snap_boards": len(all_boards(conn)),
+    }
