@@ -55,14 +55,22 @@ def test_two_scanning_processes_at_once_lose_nothing(tmp_path: Path) -> None:
         )
         for _ in scripts
     ]
-    outputs = [p.communicate(script, timeout=120) for p, script in zip(processes, scripts, strict=True)]
+    outputs = [
+        p.communicate(script, timeout=120) for p, script in zip(processes, scripts, strict=True)
+    ]
     assert [p.returncode for p in processes] == [0, 0], outputs
     events = json.loads(run(db, "assembly", "history", "LNA00040P1", "--json").stdout)
     assert len(events) == 1
     conn_count = subprocess.run(
-        [sys.executable, "-c", f"import sqlite3;print(sqlite3.connect('{db}/assembled_casm.db')"
-         ".execute('select count(*) from assembly').fetchone()[0])"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            f"import sqlite3;print(sqlite3.connect('{db}/assembled_casm.db')"
+            ".execute('select count(*) from assembly').fetchone()[0])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert int(conn_count.stdout) == pairs
 
@@ -75,7 +83,10 @@ def test_two_processes_racing_for_one_lna_only_one_wins(tmp_path: Path) -> None:
     racers = [
         subprocess.Popen(
             [*_casman_exe(), "assembly", "connect", f"ANT0000{n}P1", "LNA00001P1"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for n in (1, 2)
     ]

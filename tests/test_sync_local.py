@@ -63,7 +63,7 @@ def test_identical_backup_is_not_uploaded_twice_and_same_second_never_overwrites
 
 def test_retention_keeps_newest_versions(casman: Casman, remote: Path, tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  sync:\n    keep_versions: 2\n")
-    for n in range(4):
+    for _ in range(4):
         casman.ok("parts", "add", "ANT", "1", "1")
         casman.ok("sync", "backup", "--parts", "--force")
     keys = _keys(casman)
@@ -125,12 +125,22 @@ def test_restore_verifies_sha256_from_metadata(casman: Casman, remote: Path) -> 
 
 @pytest.mark.parametrize(
     "key",
-    ["../parts.db", "backups/parts.db/../../x", "backups/other.db/20240101_000000_other.db",
-     "backups/parts.db/20241308_000000_parts.db", "parts.db", "/backups/parts.db/20240101_000000_parts.db"],
+    [
+        "../parts.db",
+        "backups/parts.db/../../x",
+        "backups/other.db/20240101_000000_other.db",
+        "backups/parts.db/20241308_000000_parts.db",
+        "parts.db",
+        "/backups/parts.db/20240101_000000_parts.db",
+    ],
 )
 def test_restore_rejects_bad_keys_before_any_io(casman: Casman, remote: Path, key: str) -> None:
     result = casman.fails("sync", "restore", key)
-    assert "backup key" in result.stderr or "known database" in result.stderr or "timestamp" in result.stderr
+    assert (
+        "backup key" in result.stderr
+        or "known database" in result.stderr
+        or "timestamp" in result.stderr
+    )
     assert not remote.exists()
 
 
@@ -203,7 +213,9 @@ def test_sync_with_only_local_changes_says_back_up(casman: Casman, remote: Path)
     assert len(_part_numbers(casman)) == 2
 
 
-def test_sync_refuses_a_corrupt_newest_backup(casman: Casman, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sync_refuses_a_corrupt_newest_backup(
+    casman: Casman, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     casman.ok("parts", "add", "ANT", "1", "1")
     casman.ok("sync", "backup", "--parts")
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(tmp_path / "other"))

@@ -17,8 +17,15 @@ def _context(ctx: click.Context, purpose: str) -> Any:
     from casman.sync.context import SyncContext
 
     config = get_config(ctx)
-    storage = open_storage(config, ctx.find_object(dict).get("backend"), purpose=purpose)
+    storage = open_storage(config, _backend_option(ctx), purpose=purpose)
     return SyncContext(config, storage)
+
+
+def _backend_option(ctx: click.Context) -> str | None:
+    """The ``--backend`` given to the ``sync`` group (None: the configured default)."""
+    options = ctx.find_object(dict) or {}
+    value = options.get("backend")
+    return str(value) if value else None
 
 
 def _selected(parts: bool, assembled: bool) -> list[str]:
@@ -29,14 +36,17 @@ def _selected(parts: bool, assembled: bool) -> list[str]:
     return list(DATABASE_NAMES)
 
 
-def _size(size: int | None) -> str:
-    if size is None:
+def _size(size: object) -> str:
+    if not isinstance(size, int):
         return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{size} B"
-        size = size / 1024  # type: ignore[assignment]
-    return str(size)
+    if size < 1024:
+        return f"{size} B"
+    scaled = float(size)
+    for unit in ("KB", "MB", "GB"):
+        scaled /= 1024
+        if scaled < 1024 or unit == "GB":
+            break
+    return f"{scaled:.1f} {unit}"
 
 
 def _dry_run(ctx: click.Context, operations: list[tuple[str, str]]) -> None:
@@ -44,7 +54,7 @@ def _dry_run(ctx: click.Context, operations: list[tuple[str, str]]) -> None:
     from casman.storage import quota
     from casman.storage.plugins import open_storage
 
-    storage = open_storage(get_config(ctx), ctx.find_object(dict).get("backend"))
+    storage = open_storage(get_config(ctx), _backend_option(ctx))
     click.echo(f"Dry run on backend {storage.name}; nothing is sent:")
     for kind, target in operations:
         cls = quota.billing_class(storage.handle, kind)
@@ -107,7 +117,9 @@ def backup(
                 f"({_size(result.size)}, {result.records} records)"
             )
         else:
-            click.echo(f"✓ {result.db_name}: unchanged since {result.unchanged_since}; not uploaded")
+            click.echo(
+                f"✓ {result.db_name}: unchanged since {result.unchanged_since}; not uploaded"
+            )
         for key in result.deleted:
             click.echo(f"  retention: deleted {key}")
 
@@ -136,7 +148,7 @@ def list_(ctx: click.Context, db_name: str | None, as_json: bool) -> None:
         click.echo(f"\n{item['key']}")
         click.echo(f"  Database:    {item['database']}")
         click.echo(f"  Timestamp:   {item['timestamp']}")
-        click.echo(f"  Size:        {_size(item['size'])}")  # type: ignore[arg-type]
+        click.echo(f"  Size:        {_size(item['size'])}")
         click.echo(f"  Records:     {item['records']}")
         click.echo(f"  Operation:   {item['operation']}")
         click.echo(f"  Checksum:    {sha[:12]}…")
@@ -144,7 +156,9 @@ def list_(ctx: click.Context, db_name: str | None, as_json: bool) -> None:
 
 @sync.command("restore")
 @click.argument("key")
-@click.option("--no-backup", is_flag=True, help="Skip the remote safety backup of the current database.")
+@click.option(
+    "--no-backup", is_flag=True, help="Skip the remote safety backup of the current database."
+)
 @click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
 @click.pass_context
 def restore_(ctx: click.Context, key: str, no_backup: bool, dry_run: bool) -> None:
@@ -271,7 +285,9 @@ def maintain_(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
         for key, problems in report.problems.items():
             click.echo(f"✗ {key}: {'; '.join(problems)}")
         for key, storage_class in report.not_standard.items():
-            click.echo(f"⚠ {key} is in {storage_class} storage, not Standard (check lifecycle rules)")
+            click.echo(
+                f"⚠ {key} is in {storage_class} storage, not Standard (check lifecycle rules)"
+            )
         for key in report.deleted:
             click.echo(f"  retention: deleted {key}")
     if report.problems:

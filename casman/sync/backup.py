@@ -109,7 +109,11 @@ def backup_database(
         snapshot = take_snapshot(context.db_path(db_name), temp)
         result = BackupResult(db_name, snapshot.sha256, snapshot.size, snapshot.records)
         existing = list_backups(context.storage, db_name)
-        if existing and not force and newest_sha256(context, db_name, existing[0]) == snapshot.sha256:
+        if (
+            existing
+            and not force
+            and newest_sha256(context, db_name, existing[0]) == snapshot.sha256
+        ):
             result.unchanged_since = existing[0].name
             _remember(context, db_name, snapshot.sha256, existing[0].name, "unchanged")
             result.deleted = apply_retention(context, existing)

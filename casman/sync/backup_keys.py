@@ -50,8 +50,8 @@ def parse_backup_key(key: str) -> BackupKey:
     match = _KEY.match(text)
     if match is None or ".." in text:
         raise InvalidBackupKeyError(
-            f"{key!r} is not a backup key; keys look like backups/parts.db/20241208_143022_parts.db "
-            "(see `casman sync list`)"
+            f"{key!r} is not a backup key; keys look like "
+            "backups/parts.db/20241208_143022_parts.db (see `casman sync list`)"
         )
     folder, stamp, name = match.groups()
     if folder != name or name not in DATABASE_NAMES:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from casman import __version__
 from casman.config import Config
@@ -58,7 +59,7 @@ class SyncContext:
         finally:
             remove_quietly(path)
 
-    def record_event(self, event: str) -> None:
+    def record_event(self, event: Literal["backup", "restore"]) -> None:
         """Monthly backup/restore counters of the quota tracker, where one is kept."""
         from casman.storage import quota
 

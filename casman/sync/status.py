@@ -38,7 +38,9 @@ class StatusReport:
     quota: quota.QuotaUsage | None = None
 
 
-def _database_status(context: SyncContext, comparison: Comparison | None, db_name: str) -> DatabaseStatus:
+def _database_status(
+    context: SyncContext, comparison: Comparison | None, db_name: str
+) -> DatabaseStatus:
     path = context.db_path(db_name)
     newest = comparison.newest if comparison else None
     synced = context.state.get(context.backend, db_name)
@@ -61,7 +63,9 @@ def status(context: SyncContext) -> StatusReport:
     report = StatusReport(
         backend=context.backend,
         description=handle.spec.description,
-        settings=describe_settings(handle.spec, {k: v for k, v in handle.settings.items() if k != "quota"}),
+        settings=describe_settings(
+            handle.spec, {k: v for k, v in handle.settings.items() if k != "quota"}
+        ),
         sync_settings={
             "enabled": sync.enabled,
             "keep_versions": sync.keep_versions,
