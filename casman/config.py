@@ -34,6 +34,7 @@ class SyncSettings:
     keep_versions: int = 10
     backup_on_scan_count: int = 10
     backup_on_hours: float = 24.0
+    auto_backup: bool = False
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def _sync_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> SyncSe
         backup_on_hours=_number(
             raw.get("backup_on_hours", 24.0), "database.sync.backup_on_hours", float
         ),
+        auto_backup=bool(raw.get("auto_backup", False)),
     )
 
 

@@ -76,7 +76,8 @@ def test_spacings_in_metres_come_back_out(
         step = rows["CN001E01"].latitude - lat
         assert step * metres_per_degree == pytest.approx(row_spacing, abs=1e-6)  # a micrometre
     east = rows["CC000E02"].longitude - lon
-    assert east * metres_per_degree * math.cos(math.radians(lat)) == pytest.approx(gaps[0], abs=1e-6)
+    east_m = east * metres_per_degree * math.cos(math.radians(lat))
+    assert east_m == pytest.approx(gaps[0], abs=1e-6)
     assert len(rows) == (north + south + 1) * 4
 
 
@@ -142,7 +143,8 @@ def test_snap_csv_has_the_deployed_header() -> None:
     header = SNAP_CSV.read_text().splitlines()[0]
     text = snap_csv_text(generate_snap_boards(1, "Generated on 2025-12-17"))
     assert text.splitlines()[0] == header
-    assert text.splitlines()[1] == "1,A,SN01,00:11:22:33:01:00,192.168.1.1,0,Generated on 2025-12-17"
+    first = "1,A,SN01,00:11:22:33:01:00,192.168.1.1,0,Generated on 2025-12-17"
+    assert text.splitlines()[1] == first
 
 
 @pytest.mark.parametrize(

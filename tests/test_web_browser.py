@@ -81,6 +81,7 @@ def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
            else None)
     tab.on("pageerror", lambda error: errors.append(str(error)))
     tab.viewport_name = request.param
+    tab.console_errors = errors
     yield tab
     context.close()
     assert errors == []
@@ -186,7 +187,10 @@ def test_snap_port_opens_detail_panel(page: Any, base_url: str) -> None:
     page.locator('[data-snap-port="SNAP2C07"]').click()
     assert panel_field(page, "antenna") == "ANT00001P2"
     assert panel_field(page, "packet-index") == "175"
-    page.click('#detail-panel [data-field="grid-link"]') if page.viewport_name == "desktop" else None
+    page.click('#detail-panel [data-field="grid-link"]')
+    page.wait_for_url("**/grid?q=CN002E03")
+    page.wait_for_selector('#detail-panel [data-pol="P2"]')
+    assert panel_field(page, "grid-code") == "CN002E03"
 
 
 def test_error_page_in_browser(page: Any, base_url: str) -> None:
@@ -194,3 +198,4 @@ def test_error_page_in_browser(page: Any, base_url: str) -> None:
     assert response.status == 400
     assert "packet index 999" in page.locator("#error-message").inner_text()
     shot(page, "error")
+    page.console_errors.clear()  # the browser logs the 400 itself; that is the point here

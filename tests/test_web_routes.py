@@ -19,6 +19,7 @@ from casman.db.lookups import board_report
 from casman.domain.grid import ArrayGeometry
 from casman.domain.snap import parse_board
 from casman.web.app import create_app
+from tests.conftest import Casman
 from tests.web_testdata import build_web_database
 
 PAGES = ("/", "/chains", "/grid", "/snap")
@@ -369,3 +370,40 @@ def test_pages_do_not_write(client: FlaskClient, database: Path) -> None:
     for url in (*PAGES, "/api/antenna/CN002E03", "/api/board/SNAP1A", "/grid?q=5", "/nope"):
         client.get(url)
     assert fingerprint(database) == before
+
+
+def test_json_link_keeps_the_search(client: FlaskClient) -> None:
+    html = client.get("/grid?q=ANT00001").get_data(as_text=True)
+    assert 'id="json-link" href="/grid?q=ANT00001&amp;format=json"' in html
+
+
+def test_web_command_serves_threaded(casman: Casman, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: Flask, **kwargs: Any) -> None:
+        seen.update(kwargs, database=self.config["CASMAN_DATABASE_DIR"])
+
+    monkeypatch.setattr(Flask, "run", fake_run)
+    casman.directory.mkdir()
+    result = casman.ok("web", "--port", "8123")
+    assert "http://127.0.0.1:8123/" in result.output
+    assert seen["threaded"] is True and seen["port"] == 8123 and seen["host"] == "127.0.0.1"
+    assert seen["database"] == casman.directory
+
+
+def test_web_command_without_flask_says_how_to_install(
+    casman: Casman, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "flask" else real(name, *a)
+    )
+    result = casman.fails("web")
+    hint = "casman web needs the web extra: pip install 'casman[web]'"
+    assert result.stderr.strip() == f"Error: {hint}"
+
+
+def test_web_command_refuses_missing_database_dir(casman: Casman) -> None:
+    assert "does not exist" in casman.fails("web").stderr

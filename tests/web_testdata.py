@@ -16,6 +16,8 @@ What the tests can rely on (board values come from examples/data/snap_boards.csv
 
 from __future__ import annotations
 
+import itertools
+import sqlite3
 from pathlib import Path
 
 from casman.db.assembly import connect
@@ -31,11 +33,8 @@ from tests.conftest import GRID_CSV, SNAP_CSV
 CHAIN_PREFIXES = ("ANT", "LNA", "CXS", "CXL", "BAC")
 
 
-def _link(conn: object, parts: list[str]) -> None:
-    import sqlite3
-
-    assert isinstance(conn, sqlite3.Connection)
-    for source, target in zip(parts, parts[1:], strict=False):
+def _link(conn: sqlite3.Connection, parts: list[str]) -> None:
+    for source, target in itertools.pairwise(parts):
         connect(conn, parse_part(source), parse_part(target))
 
 

@@ -81,8 +81,14 @@ class LazyGroup(click.Group):
     envvar="CASMAN_CONFIG",
     help="config.yaml to use (default: ./config.yaml, then ~/.config/casman/config.yaml).",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="Log what casman does to stderr (-vv for debug). Secrets are never logged.",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """casman — the assembly manager of the CASM array.
 
     Records which antenna feeds which LNA, coax, backplane board and SNAP port, where each
@@ -90,6 +96,14 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    if verbose:
+        import logging
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("casman")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -32,10 +32,13 @@ def add(part_type: str, count: int, polarization: str, as_json: bool) -> None:
         numbers = add_parts(conn, kind, count, pol)
     if as_json:
         print_json({"created": numbers})
-        return
-    click.echo(f"Created {len(numbers)} {kind.name} {pol} part(s):")
-    for number in numbers:
-        click.echo(f"  {number}")
+    else:
+        click.echo(f"Created {len(numbers)} {kind.name} {pol} part(s):")
+        for number in numbers:
+            click.echo(f"  {number}")
+    from casman.sync.triggers import after_change
+
+    after_change(f"adding {count} {kind.name} {pol} part(s)", immediate=True)
 
 
 @parts.command("list")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -40,6 +41,9 @@ KNOWN_BACKENDS: Mapping[str, str] = {
 }
 _SECRET_WORDS = ("secret", "password", "token", "credential")
 _REASON_LIMIT = 200
+
+
+log = logging.getLogger("casman.storage")
 
 
 @dataclass(frozen=True)
@@ -346,6 +350,7 @@ def open_storage(
     handle = BackendHandle(
         name=name, spec=spec, impl=impl, settings=settings, state_dir=config.database_dir
     )
+    log.info("backend %s opened with %s", name, describe_settings(spec, options))
     return Storage(handle, get_plugin_manager().hook, purpose=purpose)
 
 

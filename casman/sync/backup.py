@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from casman.domain.timestamps import to_iso
@@ -26,6 +27,7 @@ from casman.sync.snapshot import Snapshot, take_snapshot
 from casman.sync.state import SyncedVersion
 
 MAX_KEY_ATTEMPTS = 10
+log = logging.getLogger("casman.sync")
 
 
 @dataclass
@@ -105,6 +107,7 @@ def backup_database(
     context: SyncContext, db_name: str, operation: str, *, force: bool = False
 ) -> BackupResult:
     """Back up one database; an identical newest backup is not uploaded again."""
+    log.info("backing up %s to %s", db_name, context.backend)
     with context.temp_file(db_name, ".snapshot") as temp:
         snapshot = take_snapshot(context.db_path(db_name), temp)
         result = BackupResult(db_name, snapshot.sha256, snapshot.size, snapshot.records)
@@ -124,6 +127,7 @@ def backup_database(
             context, new_key(db_name, now), temp.read_bytes(), metadata, {e.name for e in existing}
         )
     result.key = stored.key
+    log.info("stored %s (%d bytes, sha256 %s)", stored.key, snapshot.size, snapshot.sha256)
     _remember(context, db_name, snapshot.sha256, stored.key, "backup")
     context.record_event("backup")
     newest_first = sorted(

@@ -9,6 +9,7 @@ before the rename leaves the current database byte for byte as it was.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from casman.sync.snapshot import check_database_file
 from casman.sync.state import SyncedVersion
 
 STAMP_FORMAT = "%Y%m%d_%H%M%S"
+log = logging.getLogger("casman.sync")
 
 
 class RestoreRefusedError(CasmanError):
@@ -67,6 +69,7 @@ def restore(context: SyncContext, key: str, *, remote_backup: bool = True) -> Re
     stamp = context.clock().strftime(STAMP_FORMAT)
     with context.temp_file(db_name, ".restore") as temp:
         sha, records = download_verified(context, backup, temp)
+        log.info("downloaded and verified %s (sha256 %s, %d records)", backup.key, sha, records)
         readable = is_readable(current)
         if remote_backup and current.exists() and not readable:
             kept = safety_copy(context.database_dir, db_name, stamp, "unreadable")
