@@ -8,6 +8,7 @@ PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e . -e plugins/casman_local
+.venv/bin/python -m compileall -q casman plugins/casman_local >/dev/null
 
 demo="$PWD/quickstart"
 rm -rf "$demo"

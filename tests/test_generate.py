@@ -179,16 +179,37 @@ def test_bad_reference_is_refused() -> None:
 
 def test_cli_generate_coordinates_then_load(casman: Casman, tmp_path: Path) -> None:
     out = tmp_path / "grid.csv"
-    args = ("antenna", "generate-coordinates", "--reference-lat", "37.234286",
-            "--reference-lon", "-118.283416", "--reference-height", "1183.81",
-            "--output", str(out))
+    args = (
+        "antenna",
+        "generate-coordinates",
+        "--reference-lat",
+        "37.234286",
+        "--reference-lon",
+        "-118.283416",
+        "--reference-height",
+        "1183.81",
+        "--output",
+        str(out),
+    )
     assert "Wrote 258 grid positions" in casman.ok(*args).output
     lines = out.read_text().splitlines()
     real = GRID_CSV.read_text().splitlines()
     assert lines[1].split(",")[:5] == real[1].split(",")[:5]
     assert casman.fails(*args).stderr.strip().endswith("use --force to overwrite it")
-    casman.ok(*args, "--force", "--notes", "resurveyed", "--north-rows", "2",
-              "--south-rows", "1", "--columns", "1-2", "--col-spacing-m", "0.4")
+    casman.ok(
+        *args,
+        "--force",
+        "--notes",
+        "resurveyed",
+        "--north-rows",
+        "2",
+        "--south-rows",
+        "1",
+        "--columns",
+        "1-2",
+        "--col-spacing-m",
+        "0.4",
+    )
     rows = out.read_text().splitlines()
     assert len(rows) == 1 + 4 * 2 and rows[1].endswith(",WGS84,resurveyed")
     assert "8 loaded" in casman.ok("database", "load-coordinates", "--csv", str(out)).output
@@ -198,8 +219,9 @@ def test_cli_generate_coordinates_then_load(casman: Casman, tmp_path: Path) -> N
 
 def test_cli_generate_snap_csv_then_load(casman: Casman, tmp_path: Path) -> None:
     out = tmp_path / "boards.csv"
-    result = casman.ok("snap", "generate-csv", "--chassis", "2", "--output", str(out),
-                       "--notes", "bench test")
+    result = casman.ok(
+        "snap", "generate-csv", "--chassis", "2", "--output", str(out), "--notes", "bench test"
+    )
     assert "Wrote 22 SNAP boards" in result.output
     assert "22 loaded" in casman.ok("database", "load-snap-boards", "--csv", str(out)).output
     casman.fails("snap", "generate-csv", "--output", str(out))

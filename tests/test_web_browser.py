@@ -77,8 +77,9 @@ def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport=viewport, device_scale_factor=1)
     tab = context.new_page()
     errors: list[str] = []
-    tab.on("console", lambda message: errors.append(message.text) if message.type == "error"
-           else None)
+    tab.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
     tab.on("pageerror", lambda error: errors.append(str(error)))
     tab.viewport_name = request.param
     tab.console_errors = errors

@@ -102,8 +102,9 @@ def test_chains_show_snap_port_details_inline(client: FlaskClient) -> None:
     assert chain["board"]["feng_id"] == 0
     assert chain["packet_index"] == 5
     html = client.get("/chains").get_data(as_text=True)
-    item = re.search(r'<li class="chain complete"\s+data-chain-head="ANT00001P1".*?</li>\s*</?',
-                     html, re.S)
+    item = re.search(
+        r'<li class="chain complete"\s+data-chain-head="ANT00001P1".*?</li>\s*</?', html, re.S
+    )
     assert item is not None
     for text in ("SNAP1A05", "152", "00:29:c4:e8:18:05", "192.168.120.53", 'data-packet-index="5"'):
         assert text in item.group(0)
@@ -171,8 +172,14 @@ def test_grid_layout_rows_north_to_south(client: FlaskClient) -> None:
 def test_grid_geometry_from_config_wins(database: Path) -> None:
     client = create_app(database, geometry=ArrayGeometry(2, 3, 0, 7)).test_client()
     data = get_json(client, "/api/grid")
-    assert [row["label"] for row in data["rows"]] == ["N002", "N001", "C000", "S001", "S002",
-                                                      "S003"]
+    assert [row["label"] for row in data["rows"]] == [
+        "N002",
+        "N001",
+        "C000",
+        "S001",
+        "S002",
+        "S003",
+    ]
     assert data["columns"][0] == "E00" and data["columns"][-1] == "E07"
     assert data["geometry"]["source"] == "config"
 
@@ -180,8 +187,13 @@ def test_grid_geometry_from_config_wins(database: Path) -> None:
 def test_grid_defaults_without_positions(tmp_path: Path) -> None:
     open_databases(tmp_path / "empty").close()
     data = get_json(create_app(tmp_path / "empty").test_client(), "/api/grid")
-    assert data["geometry"] == {"source": "default", "north_rows": 21, "south_rows": 21,
-                                "first_column": 1, "last_column": 6}
+    assert data["geometry"] == {
+        "source": "default",
+        "north_rows": 21,
+        "south_rows": 21,
+        "first_column": 1,
+        "last_column": 6,
+    }
     assert data["assigned"] == 0
 
 
@@ -225,12 +237,20 @@ def test_antenna_detail_by_grid_code(client: FlaskClient) -> None:
     assert report["grid_code"] == "CN002E03"
     assert report["coordinates"]["latitude"] == pytest.approx(37.234294999)
     p1, p2 = report["signals"]["P1"], report["signals"]["P2"]
-    assert (p1["snap_port_name"], p1["board"]["serial_number"], p1["board"]["feng_id"],
-            p1["packet_index"]) == ("SNAP1A05", "152", 0, 5)
+    assert (
+        p1["snap_port_name"],
+        p1["board"]["serial_number"],
+        p1["board"]["feng_id"],
+        p1["packet_index"],
+    ) == ("SNAP1A05", "152", 0, 5)
     assert p1["board"]["mac_address"] == "00:29:c4:e8:18:05"
     assert p1["board"]["ip_address"] == "192.168.120.53"
-    assert (p2["snap_port_name"], p2["board"]["serial_number"], p2["board"]["feng_id"],
-            p2["packet_index"]) == ("SNAP2C07", "143", 14, 175)
+    assert (
+        p2["snap_port_name"],
+        p2["board"]["serial_number"],
+        p2["board"]["feng_id"],
+        p2["packet_index"],
+    ) == ("SNAP2C07", "143", 14, 175)
 
 
 def test_antenna_detail_by_number_and_empty_position(client: FlaskClient) -> None:

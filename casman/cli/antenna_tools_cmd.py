@@ -169,11 +169,26 @@ def grid_figure(points: Sequence[PlotPoint], assigned: Mapping[str, str]) -> Any
         rows.setdefault(point.row_offset, []).append(point.latitude)
         columns.setdefault(point.east_col, []).append(point.longitude)
     for row, row_lats in rows.items():
-        axes.text(left, sum(row_lats) / len(row_lats), _row_label(row), fontsize=5,
-                  ha="right", va="center", gid="row-label")
+        axes.text(
+            left,
+            sum(row_lats) / len(row_lats),
+            _row_label(row),
+            fontsize=5,
+            ha="right",
+            va="center",
+            gid="row-label",
+        )
     for column, column_lons in columns.items():
-        axes.text(sorted(column_lons)[len(column_lons) // 2], top, f"E{column:02d}", fontsize=6,
-                  ha="center", va="bottom", rotation=90, gid="column-label")
+        axes.text(
+            sorted(column_lons)[len(column_lons) // 2],
+            top,
+            f"E{column:02d}",
+            fontsize=6,
+            ha="center",
+            va="bottom",
+            rotation=90,
+            gid="column-label",
+        )
     mean_lat = sum(lats) / len(lats)
     axes.set_aspect(1.0 / math.cos(math.radians(mean_lat)))
     axes.set_xlim(left - 0.45 * span_lon, max(lons) + 0.15 * span_lon)
@@ -205,10 +220,20 @@ def _database_points(conn: Any) -> list[PlotPoint]:
 
 
 @click.command("plot")
-@click.option("--output", "output", default=DEFAULT_PLOT, show_default=True,
-              type=click.Path(dir_okay=False), help="PNG file to write.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False),
-              help="Plot this grid_positions.csv instead of the database's grid positions.")
+@click.option(
+    "--output",
+    "output",
+    default=DEFAULT_PLOT,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="PNG file to write.",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    help="Plot this grid_positions.csv instead of the database's grid positions.",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 def plot(output: str, csv_path: str | None, force: bool) -> None:
     """Draw the grid positions (longitude/latitude) with assigned antennas marked."""
@@ -240,19 +265,36 @@ def plot(output: str, csv_path: str | None, force: bool) -> None:
 @click.option("--reference-lat", type=float, required=True, help="Surveyed latitude (°).")
 @click.option("--reference-lon", type=float, required=True, help="Surveyed longitude (°).")
 @click.option("--reference-height", type=float, required=True, help="Surveyed height (m).")
-@click.option("--reference-code", default="CC000E01", show_default=True,
-              help="Grid position that was surveyed.")
+@click.option(
+    "--reference-code",
+    default="CC000E01",
+    show_default=True,
+    help="Grid position that was surveyed.",
+)
 @click.option("--north-rows", type=click.IntRange(0, 999), default=21, show_default=True)
 @click.option("--south-rows", type=click.IntRange(0, 999), default=21, show_default=True)
 @click.option("--columns", default="1-6", show_default=True, help="East columns, first-last.")
-@click.option("--row-spacing-m", default="0.50088", show_default=True,
-              help="North-south distance between rows (m).")
-@click.option("--col-spacing-m", default="0.38,0.445", show_default=True,
-              help="East-west gap(s) between columns (m); several values repeat in turn.")
+@click.option(
+    "--row-spacing-m",
+    default="0.50088",
+    show_default=True,
+    help="North-south distance between rows (m).",
+)
+@click.option(
+    "--col-spacing-m",
+    default="0.38,0.445",
+    show_default=True,
+    help="East-west gap(s) between columns (m); several values repeat in turn.",
+)
 @click.option("--coordinate-system", default="WGS84", show_default=True)
 @click.option("--notes", help="Notes column (default: 'Generated from CODE reference on DATE').")
-@click.option("--output", default=DEFAULT_COORDINATES, show_default=True,
-              type=click.Path(dir_okay=False), help="CSV file to write.")
+@click.option(
+    "--output",
+    default=DEFAULT_COORDINATES,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="CSV file to write.",
+)
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 def generate_coordinates(
     reference_lat: float,
@@ -283,14 +325,24 @@ def generate_coordinates(
     row_spacing = parse_spacings(row_spacing_m)
     if len(row_spacing) != 1:
         raise CasmanError("--row-spacing-m takes one number of metres")
-    layout = GridLayout(north_rows, south_rows, first, last, row_spacing[0],
-                        parse_spacings(col_spacing_m))
-    code = parse_grid_code(reference_code).grid_code
-    text_notes = notes if notes is not None else (
-        f"Generated from {code} reference on {date.today().isoformat()}"
+    layout = GridLayout(
+        north_rows, south_rows, first, last, row_spacing[0], parse_spacings(col_spacing_m)
     )
-    rows = generate_grid(reference_lat, reference_lon, reference_height, reference_code=code,
-                         layout=layout, notes=text_notes, coordinate_system=coordinate_system)
+    code = parse_grid_code(reference_code).grid_code
+    text_notes = (
+        notes
+        if notes is not None
+        else (f"Generated from {code} reference on {date.today().isoformat()}")
+    )
+    rows = generate_grid(
+        reference_lat,
+        reference_lon,
+        reference_height,
+        reference_code=code,
+        layout=layout,
+        notes=text_notes,
+        coordinate_system=coordinate_system,
+    )
     path = Path(output)
     write_output(path, grid_csv_text(rows), force=force)
     click.echo(f"Wrote {len(rows)} grid positions to {path}")

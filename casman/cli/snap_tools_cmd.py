@@ -11,10 +11,21 @@ DEFAULT_OUTPUT = "snap_boards.csv"
 
 
 @click.command("generate-csv")
-@click.option("--chassis", "chassis_count", type=click.IntRange(1, 4), default=4,
-              show_default=True, help="Number of chassis (1–4), 11 slots each.")
-@click.option("--output", default=DEFAULT_OUTPUT, show_default=True,
-              type=click.Path(dir_okay=False), help="CSV file to write.")
+@click.option(
+    "--chassis",
+    "chassis_count",
+    type=click.IntRange(1, 4),
+    default=4,
+    show_default=True,
+    help="Number of chassis (1–4), 11 slots each.",
+)
+@click.option(
+    "--output",
+    default=DEFAULT_OUTPUT,
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="CSV file to write.",
+)
 @click.option("--notes", help="Notes column (default: 'Generated on DATE').")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 def generate_csv(chassis_count: int, output: str, notes: str | None, force: bool) -> None:

@@ -21,8 +21,12 @@ def _require_flask() -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0 to serve the whole LAN).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (0.0.0.0 to serve the whole LAN).",
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 def web(host: str, port: int) -> None:
     """Serve read-only web views of chains, the grid and SNAP ports.

@@ -8,7 +8,6 @@ never leave a stale index behind.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -166,6 +165,8 @@ def normalise_mac(text: str) -> str:
 
 
 def normalise_ip(text: str) -> str:
+    import ipaddress
+
     try:
         return str(ipaddress.ip_address(text.strip()))
     except ValueError:

@@ -107,8 +107,12 @@ def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
         return _render("home.html", views.home_page(_conn()), pages=PAGES)
 
     def chains() -> Any:
-        return _render("chains.html", views.chains_page(_conn(), request.args.get("q")),
-                       pages=PAGES, active="chains")
+        return _render(
+            "chains.html",
+            views.chains_page(_conn(), request.args.get("q")),
+            pages=PAGES,
+            active="chains",
+        )
 
     def grid() -> Any:
         data = views.grid_page(_conn(), geometry, request.args.get("q"))
@@ -152,6 +156,7 @@ def create_app(database_dir: Path, *, geometry: ArrayGeometry | None = None) -> 
     app = Flask(__name__)
     app.config["CASMAN_DATABASE_DIR"] = Path(database_dir)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.teardown_appcontext(_close_conn)
     app.after_request(_security_headers)
     _register_errors(app)

@@ -123,10 +123,7 @@ def grid_geometry(
     if configured is not None:
         return configured, "config"
     core = [parse_grid_code(code) for code in all_coordinates(conn)]
-    core += [
-        GridPosition(p.array_id, p.row_offset, p.east_col)
-        for p in all_positions(conn)
-    ]
+    core += [GridPosition(p.array_id, p.row_offset, p.east_col) for p in all_positions(conn)]
     core = [position for position in core if position.array_id == "C"]
     if not core:
         return DEFAULT_GEOMETRY, "default"

@@ -1,0 +1,204 @@
+"""Databases to measure against, built with direct ``executemany`` inserts (valid data).
+
+* :func:`build_full_array`: 10× the full build-out: 2,580 antennas × 2 polarizations =
+  5,160 chains ANTENNA → LNA → COAXSHORT → COAXLONG → BACBOARD, the first 528 of which end
+  at one of the 528 distinct SNAP ports (4 chassis × 11 slots × 12 ports); 2,316 chains also
+  have a disconnect + reconnect of their LNA → COAXSHORT link, for 25,800 events in all.
+* :func:`build_sized`: a ``parts.db`` grown with realistic ``parts`` rows until its file
+  reaches a target size (no blobs), plus an empty ``assembled_casm.db``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+
+from casman.db.chains import all_chains
+from casman.db.connection import open_databases, write_transaction
+from casman.db.schema import ASSEMBLY_DB, PARTS_DB
+from casman.db.snap_boards import load_boards
+from casman.domain.parts import NUMBERED_TYPES, POLARIZATIONS, MAX_SERIAL, PartType
+from casman.domain.snap import PORTS_PER_BOARD, SLOT_LETTERS, SnapPort
+from casman.domain.timestamps import to_iso
+
+from common import ROOT
+
+SNAP_BOARDS_CSV = ROOT / "examples" / "data" / "snap_boards.csv"
+ANTENNAS_10X = 2_580
+CHURNED_CHAINS = 2_316
+STAMP = "2025-01-01T00:00:00Z"
+
+_INSERT_PART = (
+    "INSERT INTO parts (part_number, part_type, polarization, date_created, date_modified)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
+_INSERT_EVENT = (
+    "INSERT INTO asm.assembly (part_number, part_type, polarization, scan_time, connected_to,"
+    " connected_to_type, connected_polarization, connected_scan_time, connection_status)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+Event = tuple[str, str, str | None, str, str, str, str | None, str, str]
+
+
+@dataclass(frozen=True)
+class ArrayInfo:
+    parts: int
+    events: int
+    chains: int
+    snap_chains: int
+    boards: int
+
+
+def part_number(part_type: PartType, serial: int, polarization: str) -> str:
+    return f"{part_type.prefix}{serial:05d}{polarization}"
+
+
+def all_snap_ports() -> list[SnapPort]:
+    return [
+        SnapPort(chassis, slot, port)
+        for chassis in range(1, 5)
+        for slot in SLOT_LETTERS
+        for port in range(PORTS_PER_BOARD)
+    ]
+
+
+class _Clock:
+    """One event per second from 2025-01-01, so (scan_time, id) order is the insert order."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2025, 1, 1, tzinfo=UTC)
+
+    def tick(self) -> str:
+        self.moment += timedelta(seconds=1)
+        return to_iso(self.moment)
+
+
+def _event(
+    source: str, source_type: PartType, target: str, target_type: PartType, pol: str | None,
+    status: str, stamp: str,
+) -> Event:
+    target_pol = None if target_type is PartType.SNAP else pol
+    return (source, source_type.name, pol, stamp, target, target_type.name, target_pol, stamp,
+            status)  # fmt: skip
+
+
+def build_full_array(directory: Path, antennas: int = ANTENNAS_10X) -> ArrayInfo:
+    """The 10× database; checks its own shape with ``all_chains`` (untimed)."""
+    ports = all_snap_ports()
+    parts_rows = [
+        (part_number(kind, serial, pol), kind.name, pol, STAMP, STAMP)
+        for kind in NUMBERED_TYPES
+        for pol in POLARIZATIONS
+        for serial in range(1, antennas + 1)
+    ]
+    parts_rows += [(port.part_number, "SNAP", None, STAMP, STAMP) for port in ports]
+    clock = _Clock()
+    events: list[Event] = []
+    chains = [(serial, pol) for serial in range(1, antennas + 1) for pol in POLARIZATIONS]
+    for index, (serial, pol) in enumerate(chains):
+        names = [part_number(kind, serial, pol) for kind in NUMBERED_TYPES]
+        for position in range(len(NUMBERED_TYPES) - 1):
+            events.append(
+                _event(names[position], NUMBERED_TYPES[position], names[position + 1],
+                       NUMBERED_TYPES[position + 1], pol, "connected", clock.tick())
+            )  # fmt: skip
+        if index < len(ports):
+            events.append(
+                _event(names[-1], PartType.BACBOARD, ports[index].part_number, PartType.SNAP,
+                       pol, "connected", clock.tick())
+            )  # fmt: skip
+    for serial, pol in chains[: 2 * CHURNED_CHAINS : 2]:
+        lna = part_number(PartType.LNA, serial, pol)
+        cxs = part_number(PartType.COAXSHORT, serial, pol)
+        for status in ("disconnected", "connected"):
+            events.append(
+                _event(lna, PartType.LNA, cxs, PartType.COAXSHORT, pol, status, clock.tick())
+            )
+    conn = open_databases(directory)
+    try:
+        with write_transaction(conn):
+            conn.executemany(_INSERT_PART, parts_rows)
+            conn.executemany(_INSERT_EVENT, events)
+        report = load_boards(conn, SNAP_BOARDS_CSV)
+        conn.execute("ANALYZE")
+        found = all_chains(conn)
+    finally:
+        conn.close()
+    snap_chains = sum(1 for chain in found if chain.snap_port is not None)
+    if len(found) != len(chains) or snap_chains != min(len(ports), len(chains)):
+        raise RuntimeError(f"unexpected shape: {len(found)} chains, {snap_chains} to SNAP ports")
+    return ArrayInfo(len(parts_rows), len(events), len(found), snap_chains, report.loaded)
+
+
+def build_small(directory: Path, antennas: int = 10) -> None:
+    """A handful of parts and one connection per antenna: what `casman parts list` reads in
+    the start-up figure, and what the request-count scenarios back up."""
+    rows = [
+        (part_number(kind, serial, "P1"), kind.name, "P1", STAMP, STAMP)
+        for kind in (PartType.ANTENNA, PartType.LNA)
+        for serial in range(1, antennas + 1)
+    ]
+    clock = _Clock()
+    events = [
+        _event(part_number(PartType.ANTENNA, serial, "P1"), PartType.ANTENNA,
+               part_number(PartType.LNA, serial, "P1"), PartType.LNA, "P1", "connected",
+               clock.tick())
+        for serial in range(1, antennas + 1)
+    ]  # fmt: skip
+    conn = open_databases(directory)
+    try:
+        with write_transaction(conn):
+            conn.executemany(_INSERT_PART, rows)
+            conn.executemany(_INSERT_EVENT, events)
+    finally:
+        conn.close()
+
+
+def _all_part_rows() -> Iterator[tuple[str, str, str, str, str]]:
+    for kind in NUMBERED_TYPES:
+        for pol in POLARIZATIONS:
+            for serial in range(1, MAX_SERIAL + 1):
+                yield (part_number(kind, serial, pol), kind.name, pol, STAMP, STAMP)
+
+
+def build_sized(directory: Path, target_bytes: int, batch: int = 4_000) -> int:
+    """Grow ``parts.db`` with parts rows until the file is at least ``target_bytes``.
+
+    Returns the final size of ``parts.db`` (WAL checkpointed into it).
+    """
+    conn = open_databases(directory)
+    path = directory / PARTS_DB
+    rows = _all_part_rows()
+    try:
+        while chunk := list(islice(rows, batch)):
+            with write_transaction(conn):
+                conn.executemany(_INSERT_PART, chunk)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if path.stat().st_size >= target_bytes:
+                break
+    finally:
+        conn.close()
+    return path.stat().st_size
+
+
+_TOUCH = {
+    PARTS_DB: "UPDATE parts SET date_modified = ? WHERE id = 1",
+    ASSEMBLY_DB: "UPDATE assembly SET connected_scan_time = ? WHERE id = 1",
+}
+
+
+def touch(directory: Path, db_name: str, value: str) -> None:
+    """Change one row of a database without growing it (so the next backup uploads)."""
+    conn = sqlite3.connect(directory / db_name, timeout=30)
+    try:
+        with conn:
+            changed = conn.execute(_TOUCH[db_name], (value,)).rowcount
+    finally:
+        conn.close()
+    if changed != 1:
+        raise RuntimeError(f"{db_name} has no row 1 to change")
