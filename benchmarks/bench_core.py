@@ -9,18 +9,19 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from builders import ArrayInfo, build_full_array, build_small, part_number
+from common import TABLE_HEADER, Pair, environment, paired, timed
+
 from casman.db.assembly import connect
 from casman.db.chains import all_chains
 from casman.db.connection import open_databases, write_transaction
 from casman.domain.connections import parse_part
 from casman.domain.parts import PartType
 
-from builders import ArrayInfo, build_full_array, build_small, part_number
-from common import TABLE_HEADER, Pair, environment, paired, timed
-
 HEAVY_MODULES = ("boto3", "botocore", "s3fs", "fsspec", "flask", "matplotlib")
 VENV_BIN = Path(sys.executable).parent
 CASMAN = VENV_BIN / "casman"
+BARE_LABEL = '`python -c "import click, sqlite3"` (subprocess)'
 
 # Runs `casman parts list` in-process, then reports which heavy packages were imported.
 _IMPORT_PROBE = """
@@ -83,7 +84,7 @@ def startup(work: Path, sizes: Sizes) -> tuple[Pair, list[str]]:
         bare = [sys.executable, "-c", "import click, sqlite3"]
         _run(casman, home), _run(bare, home)  # warm the page cache once, untimed
         pair = paired(
-            Pair("`casman parts list` start-up (subprocess)", '`python -c "import click, sqlite3"`'),
+            Pair("`casman parts list` start-up (subprocess)", BARE_LABEL),
             lambda: _run(casman, home),
             lambda: _run(bare, home),
             sizes.startup_runs,
@@ -132,9 +133,16 @@ def array_figures(work: Path, sizes: Sizes) -> tuple[ArrayInfo, Pair, Pair]:
             )
         todo = iter(pairs)
         row = (
-            "BENCH", "ANTENNA", "P1", "2026-01-01T00:00:00Z", "BENCH2", "LNA", "P1",
-            "2026-01-01T00:00:00Z", "disconnected",
-        )  # fmt: skip
+            "BENCH",
+            "ANTENNA",
+            "P1",
+            "2026-01-01T00:00:00Z",
+            "BENCH2",
+            "LNA",
+            "P1",
+            "2026-01-01T00:00:00Z",
+            "disconnected",
+        )
 
         def one_connect() -> float:
             source, target = next(todo)

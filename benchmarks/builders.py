@@ -17,15 +17,15 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
 
+from common import ROOT
+
 from casman.db.chains import all_chains
 from casman.db.connection import open_databases, write_transaction
 from casman.db.schema import ASSEMBLY_DB, PARTS_DB
 from casman.db.snap_boards import load_boards
-from casman.domain.parts import NUMBERED_TYPES, POLARIZATIONS, MAX_SERIAL, PartType
+from casman.domain.parts import MAX_SERIAL, NUMBERED_TYPES, POLARIZATIONS, PartType
 from casman.domain.snap import PORTS_PER_BOARD, SLOT_LETTERS, SnapPort
 from casman.domain.timestamps import to_iso
-
-from common import ROOT
 
 SNAP_BOARDS_CSV = ROOT / "examples" / "data" / "snap_boards.csv"
 ANTENNAS_10X = 2_580
@@ -79,18 +79,32 @@ class _Clock:
 
 
 def _event(
-    source: str, source_type: PartType, target: str, target_type: PartType, pol: str | None,
-    status: str, stamp: str,
+    source: str,
+    source_type: PartType,
+    target: str,
+    target_type: PartType,
+    pol: str | None,
+    status: str,
+    stamp: str,
 ) -> Event:
     target_pol = None if target_type is PartType.SNAP else pol
-    return (source, source_type.name, pol, stamp, target, target_type.name, target_pol, stamp,
-            status)  # fmt: skip
+    return (
+        source,
+        source_type.name,
+        pol,
+        stamp,
+        target,
+        target_type.name,
+        target_pol,
+        stamp,
+        status,
+    )
 
 
 def build_full_array(directory: Path, antennas: int = ANTENNAS_10X) -> ArrayInfo:
     """The 10× database; checks its own shape with ``all_chains`` (untimed)."""
     ports = all_snap_ports()
-    parts_rows = [
+    parts_rows: list[tuple[str, str, str | None, str, str]] = [
         (part_number(kind, serial, pol), kind.name, pol, STAMP, STAMP)
         for kind in NUMBERED_TYPES
         for pol in POLARIZATIONS
@@ -104,14 +118,28 @@ def build_full_array(directory: Path, antennas: int = ANTENNAS_10X) -> ArrayInfo
         names = [part_number(kind, serial, pol) for kind in NUMBERED_TYPES]
         for position in range(len(NUMBERED_TYPES) - 1):
             events.append(
-                _event(names[position], NUMBERED_TYPES[position], names[position + 1],
-                       NUMBERED_TYPES[position + 1], pol, "connected", clock.tick())
-            )  # fmt: skip
+                _event(
+                    names[position],
+                    NUMBERED_TYPES[position],
+                    names[position + 1],
+                    NUMBERED_TYPES[position + 1],
+                    pol,
+                    "connected",
+                    clock.tick(),
+                )
+            )
         if index < len(ports):
             events.append(
-                _event(names[-1], PartType.BACBOARD, ports[index].part_number, PartType.SNAP,
-                       pol, "connected", clock.tick())
-            )  # fmt: skip
+                _event(
+                    names[-1],
+                    PartType.BACBOARD,
+                    ports[index].part_number,
+                    PartType.SNAP,
+                    pol,
+                    "connected",
+                    clock.tick(),
+                )
+            )
     for serial, pol in chains[: 2 * CHURNED_CHAINS : 2]:
         lna = part_number(PartType.LNA, serial, pol)
         cxs = part_number(PartType.COAXSHORT, serial, pol)
@@ -145,11 +173,17 @@ def build_small(directory: Path, antennas: int = 10) -> None:
     ]
     clock = _Clock()
     events = [
-        _event(part_number(PartType.ANTENNA, serial, "P1"), PartType.ANTENNA,
-               part_number(PartType.LNA, serial, "P1"), PartType.LNA, "P1", "connected",
-               clock.tick())
+        _event(
+            part_number(PartType.ANTENNA, serial, "P1"),
+            PartType.ANTENNA,
+            part_number(PartType.LNA, serial, "P1"),
+            PartType.LNA,
+            "P1",
+            "connected",
+            clock.tick(),
+        )
         for serial in range(1, antennas + 1)
-    ]  # fmt: skip
+    ]
     conn = open_databases(directory)
     try:
         with write_transaction(conn):

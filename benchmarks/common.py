@@ -183,9 +183,7 @@ def ops_table(rows: list[tuple[str, Counter[OpKey], str]]) -> list[str]:
     ]
     for scenario, ops, old in rows:
         text, total, class_a, class_b, free = describe_ops(ops)
-        lines.append(
-            f"| {scenario} | {text} | {total} | {class_a} | {class_b} | {free} | {old} |"
-        )
+        lines.append(f"| {scenario} | {text} | {total} | {class_a} | {class_b} | {free} | {old} |")
     return lines
 
 

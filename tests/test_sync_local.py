@@ -253,3 +253,29 @@ def test_dry_run_sends_nothing(casman: Casman, remote: Path) -> None:
 def test_unknown_backend_has_an_install_hint(casman: Casman) -> None:
     result = casman.fails("sync", "--backend", "gcs", "status")
     assert "unknown storage backend 'gcs'" in result.stderr
+
+
+def test_a_backup_from_a_machine_whose_clock_is_behind_still_sorts_newest(
+    casman: Casman, remote: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from casman.config import load_config
+    from casman.storage.plugins import open_storage
+    from casman.sync.backup import backup_database
+    from casman.sync.context import SyncContext
+
+    casman.ok("parts", "add", "ANT", "1", "1")
+    casman.ok("sync", "backup", "--parts")
+    (first,) = _keys(casman)
+    casman.ok("parts", "add", "ANT", "1", "1")
+    config = load_config()
+    behind = SyncContext(
+        config, open_storage(config), clock=lambda: datetime(2001, 1, 1, tzinfo=UTC)
+    )
+    result = backup_database(behind, "parts.db", "from a slow clock")
+    keys = _keys(casman)
+    assert keys == [result.key, first] and result.deleted == []
+    newest = json.loads(casman.ok("sync", "list", "--db", "parts.db", "--json").output)[0]
+    assert newest["records"] == 2
+    assert newest["timestamp"].startswith("2001-01-01")  # the true time stays in the metadata

@@ -11,7 +11,6 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import Result
@@ -116,9 +115,7 @@ class Remote:
         return found
 
 
-def configure(
-    monkeypatch: pytest.MonkeyPatch, name: str, bucket: str, endpoint: str
-) -> Variables:
+def configure(monkeypatch: pytest.MonkeyPatch, name: str, bucket: str, endpoint: str) -> Variables:
     """Set (only) the documented variables of backend ``name``; unset everything else."""
     for variable in _SCRUBBED:
         monkeypatch.delenv(variable, raising=False)
@@ -193,9 +190,9 @@ def test_backup_list_damage_restore(remote: Remote) -> None:
     parts_entry = next(e for e in listing if e["database"] == "parts.db")
     assert parts_entry["records"] == 10
     assert parts_entry["size"] == len(
-        s3_client(remote.endpoint).get_object(Bucket=remote.bucket, Key=parts_entry["key"])[
-            "Body"
-        ].read()
+        s3_client(remote.endpoint)
+        .get_object(Bucket=remote.bucket, Key=parts_entry["key"])["Body"]
+        .read()
     )
     text = remote.ok("list").stdout
     assert f"Available Backups ({len(listing)})" in text and parts_entry["key"] in text
@@ -318,9 +315,7 @@ def test_status_and_maintain(remote: Remote) -> None:
         assert quota["backups"] == 2
         stored = sum(
             item["Size"]
-            for item in s3_client(remote.endpoint).list_objects_v2(Bucket=remote.bucket)[
-                "Contents"
-            ]
+            for item in s3_client(remote.endpoint).list_objects_v2(Bucket=remote.bucket)["Contents"]
         )
         assert quota["storage_bytes"] == stored
         assert "R2 Free Tier Quota Usage:" in text
@@ -343,14 +338,8 @@ def test_status_and_maintain(remote: Remote) -> None:
 
 
 @pytest.mark.parametrize("remote", ["s3"], indirect=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="casman bug: quota.record_event (casman/storage/quota.py) writes "
-    ".s3_quota_tracker.json on every backup/restore even when the backend has no limits; "
-    "SyncContext.record_event says 'where one is kept' and decisions.md says enforcement "
-    "and tracking apply only where limits exist",
-)
 def test_no_quota_tracker_for_a_backend_without_limits(remote: Remote) -> None:
+    """Regression: backup/restore events used to create .s3_quota_tracker.json regardless."""
     remote.casman.ok("parts", "add", "ANT", "1", "1")
     remote.ok("backup")
     (key,) = remote.keys()
@@ -497,14 +486,10 @@ def test_empty_variable_counts_as_unset(remote: Remote, monkeypatch: pytest.Monk
 # --- secrets ---------------------------------------------------------------------------
 
 
-def _all_text(result: Result) -> str:
-    return result.stdout + result.stderr
-
-
 def test_secret_never_printed(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
     casman = remote.casman
     casman.ok("parts", "add", "ANT", "1", "1")
-    outputs: list[Any] = []
+    outputs: list[Result] = []
     outputs.append(remote.ok("status"))
     outputs.append(remote.ok("status", "--json"))
     plugins = casman.ok("plugins", "--json")
@@ -535,7 +520,6 @@ def test_secret_never_printed(remote: Remote, monkeypatch: pytest.MonkeyPatch) -
     outputs += [remote.fails("list"), casman.ok("plugins", "--json")]
     for result in outputs:
         assert_no_secret(result)
-        assert SECRET not in _all_text(result)
     # the state files casman writes hold no secret either
     for path in casman.directory.rglob("*"):
         if path.is_file() and path.suffix in (".json", ".lock", ""):

@@ -98,6 +98,8 @@ def apply_retention(
     keep = context.keep_versions if keep is None else keep
     deleted = []
     for entry in entries[keep:]:
+        if entry.key.db_name != entries[0].key.db_name:
+            continue
         context.storage.delete(entry.name)
         deleted.append(entry.name)
     return deleted
@@ -123,9 +125,12 @@ def backup_database(
             return result
         now = context.clock()
         metadata = _metadata(db_name, snapshot, operation, to_iso(now))
-        stored = _upload(
-            context, new_key(db_name, now), temp.read_bytes(), metadata, {e.name for e in existing}
-        )
+        key = new_key(db_name, now)
+        if existing and key <= existing[0].key:
+            # Another machine's clock (or a burst of backups) is ahead: the new backup must
+            # still sort newest, or sync would ignore it and retention could delete it.
+            key = existing[0].key.next_second()
+        stored = _upload(context, key, temp.read_bytes(), metadata, {e.name for e in existing})
     result.key = stored.key
     log.info("stored %s (%d bytes, sha256 %s)", stored.key, snapshot.size, snapshot.sha256)
     _remember(context, db_name, snapshot.sha256, stored.key, "backup")

@@ -63,7 +63,9 @@ class SyncContext:
         """Monthly backup/restore counters of the quota tracker, where one is kept."""
         from casman.storage import quota
 
-        quota.record_event(self.storage.handle, event)
+        limits, _ = quota.limits_for(self.storage.handle)
+        if limits:
+            quota.record_event(self.storage.handle, event)
 
 
 def host_name() -> str:

@@ -1,0 +1,74 @@
+"""Run every casman benchmark and rewrite the results section of benchmarks/README.md.
+
+    .venv/bin/python benchmarks/run.py            # full run (~1 min), rewrites the README
+    .venv/bin/python benchmarks/run.py --quick    # smoke run (< 1 min), prints only
+
+Figures are medians of interleaved runs of casman and a baseline measured in the same
+process; see README.md. Nothing here asserts on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_core
+import bench_s3
+import bench_sync
+from common import machine_lines
+
+README = Path(__file__).resolve().parent / "README.md"
+START = "<!-- results:start -->"
+END = "<!-- results:end -->"
+
+
+def results(quick: bool) -> list[str]:
+    began = time.perf_counter()
+    sections = [
+        bench_core.run(bench_core.QUICK if quick else bench_core.FULL),
+        bench_sync.run(bench_sync.QUICK if quick else bench_sync.FULL),
+        bench_s3.run(bench_s3.QUICK if quick else bench_s3.FULL),
+    ]
+    lines = [
+        "## Results" + (" (--quick: too few runs to quote)" if quick else ""),
+        "",
+        *machine_lines(),
+        f"- Whole run: {time.perf_counter() - began:.0f} s",
+    ]
+    for section in sections:
+        lines += ["", *section]
+    return lines
+
+
+def rewrite(readme: Path, body: list[str]) -> bool:
+    """Replace what lies between the markers; False when the README has no markers."""
+    text = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    if START not in text or END not in text:
+        return False
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{START}\n{chr(10).join(body)}\n{END}{tail}", encoding="utf-8")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="few runs; print, don't write")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave README")
+    args = parser.parse_args(argv)
+    body = results(args.quick)
+    print("\n".join(body))
+    if not (args.quick or args.no_write):
+        if rewrite(README, body):
+            print(f"\nrewrote the results section of {README}", file=sys.stderr)
+        else:
+            print(f"\n{README} has no {START} … {END} markers; paste the above", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

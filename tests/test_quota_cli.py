@@ -1,0 +1,255 @@
+"""R2's quota through the CLI: blocking at 95 % before sending, month rollover, dry runs,
+and exact counts when several processes share one tracker. r2 runs on the moto server.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from casman.storage import quota
+from casman.storage.plugins import reset_plugin_manager
+from casman.testing.moto import moto_server, s3_bucket, s3_client
+from tests.conftest import Casman, fingerprint
+
+__all__ = ["moto_server", "s3_bucket"]  # fixtures, imported as casman_s3's conftest does
+
+TRACKER = ".r2_quota_tracker.json"
+CLASS_A_LIMIT = 40
+"""A --parts --force backup costs 2 Class A (LIST + PUT): 19 of them reach exactly 95 %."""
+
+
+@pytest.fixture(autouse=True)
+def fresh_plugins() -> Iterator[None]:
+    reset_plugin_manager()
+    yield
+    reset_plugin_manager()
+
+
+class R2:
+    """``casman sync --backend r2 …`` on one moto bucket, plus looks behind casman's back."""
+
+    def __init__(self, casman: Casman, endpoint: str, bucket: str) -> None:
+        self.casman = casman
+        self.endpoint = endpoint
+        self.bucket = bucket
+
+    def __call__(self, *args: str) -> Result:
+        return self.casman("sync", "--backend", "r2", *args)
+
+    def ok(self, *args: str) -> Result:
+        result = self(*args)
+        assert result.exit_code == 0, result.output
+        return result
+
+    def fails(self, *args: str) -> Result:
+        result = self(*args)
+        assert result.exit_code == 1, (result.exit_code, result.output)
+        assert "Traceback" not in result.output
+        return result
+
+    def objects(self) -> dict[str, str]:
+        client = s3_client(self.endpoint)
+        found: dict[str, str] = {}
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            for item in page.get("Contents", []):
+                found[item["Key"]] = item["ETag"]
+        return found
+
+    @property
+    def tracker_path(self) -> Path:
+        return self.casman.directory / TRACKER
+
+    def tracker(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.tracker_path.read_text(encoding="utf-8"))
+        return data
+
+
+@pytest.fixture
+def r2(casman: Casman, moto_server: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> R2:
+    """Backend r2 configured through its documented environment variables only."""
+    for name in ("CASMAN_SYNC_BACKEND", "CASMAN_TRACE_PLUGINS", "CASMAN_LOAD_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("R2_ACCOUNT_ID", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("R2_ACCESS_KEY_ID", "r2-test-access-key")
+    monkeypatch.setenv("R2_SECRET_ACCESS_KEY", "SECRETVALUE-abc123xyz")
+    monkeypatch.setenv("R2_BUCKET_NAME", s3_bucket)
+    monkeypatch.setenv("R2_ENDPOINT", moto_server)
+    casman.ok("parts", "add", "ANT", "2", "1")
+    return R2(casman, moto_server, s3_bucket)
+
+
+def write_config(tmp_path: Path, class_a: int = CLASS_A_LIMIT, keep: int = 100) -> None:
+    """config.yaml in the cwd (the db_dir fixture chdirs to tmp_path)."""
+    (tmp_path / "config.yaml").write_text(
+        f"database:\n  sync:\n    keep_versions: {keep}\nr2:\n  quota:\n    class_a: {class_a}\n",
+        encoding="utf-8",
+    )
+
+
+def next_month(now: datetime) -> datetime:
+    first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=1, microsecond=0)
+    return (first + timedelta(days=32)).replace(day=1)
+
+
+def test_backups_until_95_percent_then_blocked_before_anything_is_sent(
+    r2: R2, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_config(tmp_path)
+    caplog.set_level(logging.WARNING, logger="casman.quota")
+    for n in range(1, 20):
+        r2.ok("backup", "--parts", "--force")
+        tracker = r2.tracker()
+        assert (tracker["class_a"], tracker["class_b"], tracker["backups"]) == (2 * n, 0, n)
+    assert len(r2.objects()) == 19
+    warnings = [r.getMessage() for r in caplog.records if r.name == "casman.quota"]
+    assert len(warnings) == 1 and "80.0% of Class A operations" in warnings[0]
+
+    r2.casman.ok("parts", "add", "ANT", "1", "1")  # something new to back up
+    before_objects, before_tracker = r2.objects(), r2.tracker_path.read_bytes()
+    before_db = fingerprint(r2.casman.directory)
+    blocked = r2.fails("backup", "--parts")
+    assert blocked.stdout == ""
+    assert blocked.stderr.count("\n") == 1 and blocked.stderr.startswith("Error: ")
+    assert "quota" in blocked.stderr and "Class A" in blocked.stderr
+    assert "95.0%" in blocked.stderr and "'backup'" in blocked.stderr
+    assert r2.objects() == before_objects  # nothing was sent
+    assert r2.tracker_path.read_bytes() == before_tracker  # nor counted
+    assert fingerprint(r2.casman.directory) == before_db
+    assert not [p for p in r2.casman.directory.glob(".*") if p.suffix == ".snapshot"]
+
+    # every Class A command is refused; a Class B read still works
+    for command in (("list",), ("backup", "--assembled"), ("maintain",), ("sync",)):
+        result = r2.fails(*command)
+        assert "Class A" in result.stderr and result.stderr.count("\n") == 1
+    assert r2.objects() == before_objects
+    assert r2.tracker()["class_a"] == 38
+    newest = max(before_objects)
+    r2.ok("restore", newest, "--no-backup")
+    assert r2.tracker()["class_b"] == 1 and r2.tracker()["class_a"] == 38
+    text = r2.ok("status").stdout
+    class_a_line = next(line for line in text.splitlines() if "Class A Ops" in line)
+    assert "✗" in class_a_line and "38 / 40 (95.0%)" in class_a_line
+    assert "backend not reachable" in text and "quota" in text
+    # a dry run sends nothing, so it is never blocked
+    assert "Quota cost: 2 Class A" in r2.ok("backup", "--parts", "--dry-run").stdout
+
+    # a new month: the request counters reset (stored bytes do not) and backups work again
+    stored = sum(r2.tracker()["objects"].values())
+    later = next_month(quota.now())
+    monkeypatch.setattr(quota, "now", lambda: later)
+    r2.casman.ok("parts", "add", "ANT", "1", "1")
+    out = r2.ok("backup", "--parts").stdout
+    assert "parts.db: backed up to backups/parts.db/" in out
+    assert len(r2.objects()) == 20
+    tracker = r2.tracker()
+    assert tracker["month"] == later.strftime("%Y-%m")
+    assert (tracker["class_a"], tracker["class_b"], tracker["backups"]) == (2, 0, 1)
+    assert tracker["restores"] == 0
+    assert sum(tracker["objects"].values()) > stored
+
+
+def test_dry_run_sends_nothing_and_prints_the_cost(
+    r2: R2, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_config(tmp_path, class_a=1000, keep=3)
+    r2.ok("backup")
+    key = max(k for k in r2.objects() if k.startswith("backups/parts.db/"))
+    r2.casman.ok("parts", "add", "ANT", "1", "1")  # a local change a real backup would send
+    objects, tracker = r2.objects(), r2.tracker_path.read_bytes()
+    databases = fingerprint(r2.casman.directory)
+    monkeypatch.setenv("CASMAN_TRACE_PLUGINS", "1")  # would print a line per request sent
+
+    cases: list[tuple[tuple[str, ...], list[str], str]] = [
+        (
+            ("backup", "--dry-run"),
+            [
+                "LIST   backups/parts.db/  (Class A)",
+                "PUT    backups/assembled_casm.db/<timestamp>_assembled_casm.db  (Class A)",
+            ],
+            "Quota cost: 4 Class A",
+        ),
+        (("backup", "--parts", "--dry-run"), [], "Quota cost: 2 Class A"),
+        (
+            ("restore", key, "--dry-run"),
+            [f"GET    {key}  (Class B)", "PUT    <safety backup>  (Class A)"],
+            "Quota cost: 2 Class A, 1 Class B",
+        ),
+        (("restore", key, "--no-backup", "--dry-run"), [], "Quota cost: 1 Class B"),
+        (
+            ("maintain", "--dry-run"),
+            ["LIST   backups/  (Class A)", "HEAD   backups/parts.db/<backup 3 of at most 3>"],
+            "Quota cost: 1 Class A, 6 Class B",
+        ),
+    ]
+    for args, lines, cost in cases:
+        result = r2.ok(*args)
+        out = result.stdout
+        assert out.startswith("Dry run on backend r2; nothing is sent:"), out
+        for line in lines:
+            assert line in out, (line, out)
+        assert out.rstrip().endswith(cost), out
+        assert "casman trace" not in result.stderr
+        assert r2.objects() == objects
+        assert r2.tracker_path.read_bytes() == tracker
+        assert fingerprint(r2.casman.directory) == databases
+    assert not list((r2.casman.directory).glob("safety/*"))
+
+
+def _casman_exe() -> list[str]:
+    found = shutil.which("casman", path=str(Path(sys.executable).parent))
+    return [found] if found else [sys.executable, "-m", "casman"]
+
+
+@pytest.mark.slow
+def test_four_processes_at_once_leave_exact_counts(r2: R2, tmp_path: Path) -> None:
+    """Each `sync list` costs one LIST (Class A) and one HEAD (Class B) per backup."""
+    for _ in range(5):
+        r2.ok("backup", "--force")  # default free-tier limits: tracked, never near a block
+    backups = len(r2.objects())
+    assert backups == 10
+    start = r2.tracker()
+    env = {**os.environ, "CASMAN_TRACE_PLUGINS": "1"}
+    processes = [
+        subprocess.Popen(
+            [*_casman_exe(), "sync", "--backend", "r2", "list", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        for _ in range(4)
+    ]
+    outputs = [process.communicate(timeout=180) for process in processes]
+    for process, (stdout, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr
+        assert len(json.loads(stdout)) == backups
+        traces = [line for line in stderr.splitlines() if line.startswith("casman trace:")]
+        assert sum(" op=list " in t for t in traces) == 1
+        assert sum(" op=head " in t for t in traces) == backups
+        assert all(t.endswith("outcome=ok") for t in traces)
+    end = r2.tracker()
+    assert end["class_a"] - start["class_a"] == 4
+    assert end["class_b"] - start["class_b"] == 4 * backups
+    assert (end["backups"], end["restores"], end["month"]) == (
+        start["backups"],
+        start["restores"],
+        start["month"],
+    )
+    assert end["objects"] == start["objects"]
+    leftovers = [p.name for p in r2.casman.directory.glob(f"{TRACKER}.*") if p.suffix != ".lock"]
+    assert leftovers == []
