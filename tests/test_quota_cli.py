@@ -143,7 +143,7 @@ def test_backups_until_95_percent_then_blocked_before_anything_is_sent(
     text = r2.ok("status").stdout
     class_a_line = next(line for line in text.splitlines() if "Class A Ops" in line)
     assert "✗" in class_a_line and "38 / 40 (95.0%)" in class_a_line
-    assert "backend not reachable" in text and "quota" in text
+    assert "backend not checked: the listing itself is blocked by the quota" in text
     # a dry run sends nothing, so it is never blocked
     assert "Quota cost: 2 Class A" in r2.ok("backup", "--parts", "--dry-run").stdout
 

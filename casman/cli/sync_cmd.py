@@ -247,6 +247,8 @@ def status_(ctx: click.Context, as_json: bool) -> None:
     click.echo("\nBackend Status:")
     if report.reachable:
         click.echo(f"  ✓ {report.backend} backend reachable")
+    elif report.error and report.error.startswith("not checked"):
+        click.echo(f"  ⚠ {report.backend} backend {report.error}")
     else:
         click.echo(f"  ✗ {report.backend} backend not reachable: {report.error}")
     click.echo("\nLocal Databases:")

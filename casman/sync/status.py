@@ -8,6 +8,7 @@ from typing import Any
 from casman.db.schema import DATABASE_NAMES
 from casman.errors import CasmanError
 from casman.storage import quota
+from casman.storage.errors import QuotaExceededError
 from casman.storage.plugins import describe_settings
 from casman.sync.backup_keys import BACKUP_PREFIX
 from casman.sync.catalog import list_backups
@@ -79,6 +80,9 @@ def status(context: SyncContext) -> StatusReport:
     try:
         listing = list_backups(context.storage)
         report.reachable = True
+    except QuotaExceededError as error:
+        report.error = f"not checked: the listing itself is blocked by the quota ({error})"
+        listing = None
     except CasmanError as error:
         report.error = str(error)
         listing = None
