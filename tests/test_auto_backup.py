@@ -57,7 +57,9 @@ def test_failed_automatic_backup_is_a_warning_not_a_failure(
     assert "ANT00001P1" in result.output
 
 
-def test_verbose_logs_without_secrets(casman: Casman, remote: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verbose_logs_without_secrets(
+    casman: Casman, remote: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "SECRETVALUE-verbose-0123456789"
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     monkeypatch.setenv("R2_SECRET_ACCESS_KEY", secret)
