@@ -63,7 +63,12 @@ def newest_sha256(context: SyncContext, db_name: str, newest: BackupEntry) -> st
 
 
 def _upload(
-    context: SyncContext, key: BackupKey, body: bytes, metadata: dict[str, str], taken: set[str]
+    context: SyncContext,
+    key: BackupKey,
+    body: bytes,
+    md5: str,
+    metadata: dict[str, str],
+    taken: set[str],
 ) -> BackupKey:
     """Store under a key nobody has used: the next free second if two backups collide."""
     for _ in range(MAX_KEY_ATTEMPTS):
@@ -82,6 +87,7 @@ def _upload(
                 body,
                 metadata,
                 if_none_match="*" if context.conditional_writes else None,
+                md5=md5,
             )
             return key
         except PreconditionFailedError:
@@ -111,7 +117,7 @@ def backup_database(
     """Back up one database; an identical newest backup is not uploaded again."""
     log.info("backing up %s to %s", db_name, context.backend)
     with context.temp_file(db_name, ".snapshot") as temp:
-        snapshot = take_snapshot(context.db_path(db_name), temp)
+        snapshot = take_snapshot(context.db_path(db_name), temp, durable=False, keep_body=True)
         result = BackupResult(db_name, snapshot.sha256, snapshot.size, snapshot.records)
         existing = list_backups(context.storage, db_name)
         if (
@@ -130,7 +136,9 @@ def backup_database(
             # Another machine's clock (or a burst of backups) is ahead: the new backup must
             # still sort newest, or sync would ignore it and retention could delete it.
             key = existing[0].key.next_second()
-        stored = _upload(context, key, temp.read_bytes(), metadata, {e.name for e in existing})
+        assert snapshot.body is not None
+        taken = {entry.name for entry in existing}
+        stored = _upload(context, key, snapshot.body, snapshot.content_md5, metadata, taken)
     result.key = stored.key
     log.info("stored %s (%d bytes, sha256 %s)", stored.key, snapshot.size, snapshot.sha256)
     _remember(context, db_name, snapshot.sha256, stored.key, "backup")

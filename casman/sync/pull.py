@@ -44,7 +44,7 @@ def local_sha256(context: SyncContext, db_name: str) -> str | None:
         return None
     with context.temp_file(db_name, ".snapshot") as temp:
         try:
-            return take_snapshot(path, temp).sha256
+            return take_snapshot(path, temp, durable=False).sha256
         except SnapshotError:
             return "unreadable"
 

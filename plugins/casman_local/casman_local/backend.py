@@ -197,7 +197,7 @@ class LocalBackend:
         self._makedirs(directory)
         temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
         try:
-            self._write_temp(temp, Header.encode(md5, len(body), clean) + body)
+            self._write_temp(temp, Header.encode(md5, len(body), clean), body)
             with self._locked(key):
                 self._publish(key, temp, path, if_none_match, if_match)
         except OSError as error:
@@ -215,9 +215,10 @@ class LocalBackend:
         )
 
     @staticmethod
-    def _write_temp(temp: str, data: bytes) -> None:
+    def _write_temp(temp: str, header: bytes, body: bytes) -> None:
         with open(temp, "xb") as stream:
-            stream.write(data)
+            stream.write(header)
+            stream.write(body)
             stream.flush()
             os.fsync(stream.fileno())
 
