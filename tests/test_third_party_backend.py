@@ -36,7 +36,9 @@ TOKEN = "SECRETVALUE-memory-token-987zyx"
 def memory(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     """The installed plugin module, its stores emptied, in a namespace of this test."""
     dist = importlib.metadata.distribution(DISTRIBUTION)  # installed, or the test fails here
-    assert (dist.read_text("INSTALLER") or "").strip() == "pip"
+    assert [(ep.group, ep.name) for ep in dist.entry_points if ep.group == "casman"] == [
+        ("casman", "memory")
+    ]
     for name in ("CASMAN_LOAD_PLUGINS", "CASMAN_TRACE_PLUGINS", "CASMAN_SYNC_BACKEND"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CASMAN_MEMORY_NAMESPACE", f"test-{uuid.uuid4().hex[:8]}")
