@@ -23,7 +23,7 @@ from casman.sync.catalog import (
     list_backups,
 )
 from casman.sync.context import SyncContext, casman_version, host_name
-from casman.sync.snapshot import Snapshot, take_snapshot
+from casman.sync.snapshot import Snapshot, snapshot_in_memory
 from casman.sync.state import SyncedVersion
 
 MAX_KEY_ATTEMPTS = 10
@@ -116,29 +116,24 @@ def backup_database(
 ) -> BackupResult:
     """Back up one database; an identical newest backup is not uploaded again."""
     log.info("backing up %s to %s", db_name, context.backend)
-    with context.temp_file(db_name, ".snapshot") as temp:
-        snapshot = take_snapshot(context.db_path(db_name), temp, durable=False, keep_body=True)
-        result = BackupResult(db_name, snapshot.sha256, snapshot.size, snapshot.records)
-        existing = list_backups(context.storage, db_name)
-        if (
-            existing
-            and not force
-            and newest_sha256(context, db_name, existing[0]) == snapshot.sha256
-        ):
-            result.unchanged_since = existing[0].name
-            _remember(context, db_name, snapshot.sha256, existing[0].name, "unchanged")
-            result.deleted = apply_retention(context, existing)
-            return result
-        now = context.clock()
-        metadata = _metadata(db_name, snapshot, operation, to_iso(now))
-        key = new_key(db_name, now)
-        if existing and key <= existing[0].key:
-            # Another machine's clock (or a burst of backups) is ahead: the new backup must
-            # still sort newest, or sync would ignore it and retention could delete it.
-            key = existing[0].key.next_second()
-        assert snapshot.body is not None
-        taken = {entry.name for entry in existing}
-        stored = _upload(context, key, snapshot.body, snapshot.content_md5, metadata, taken)
+    snapshot = snapshot_in_memory(context.db_path(db_name))
+    result = BackupResult(db_name, snapshot.sha256, snapshot.size, snapshot.records)
+    existing = list_backups(context.storage, db_name)
+    if existing and not force and newest_sha256(context, db_name, existing[0]) == snapshot.sha256:
+        result.unchanged_since = existing[0].name
+        _remember(context, db_name, snapshot.sha256, existing[0].name, "unchanged")
+        result.deleted = apply_retention(context, existing)
+        return result
+    now = context.clock()
+    metadata = _metadata(db_name, snapshot, operation, to_iso(now))
+    key = new_key(db_name, now)
+    if existing and key <= existing[0].key:
+        # Another machine's clock (or a burst of backups) is ahead: the new backup must
+        # still sort newest, or sync would ignore it and retention could delete it.
+        key = existing[0].key.next_second()
+    assert snapshot.body is not None
+    taken = {entry.name for entry in existing}
+    stored = _upload(context, key, snapshot.body, snapshot.content_md5, metadata, taken)
     result.key = stored.key
     log.info("stored %s (%d bytes, sha256 %s)", stored.key, snapshot.size, snapshot.sha256)
     _remember(context, db_name, snapshot.sha256, stored.key, "backup")

@@ -15,7 +15,7 @@ from casman.sync.backup import newest_sha256
 from casman.sync.catalog import BackupEntry, list_backups
 from casman.sync.context import SyncContext
 from casman.sync.restore import restore
-from casman.sync.snapshot import SnapshotError, take_snapshot
+from casman.sync.snapshot import SnapshotError, snapshot_in_memory
 from casman.sync.state import SyncedVersion
 
 
@@ -42,11 +42,10 @@ def local_sha256(context: SyncContext, db_name: str) -> str | None:
     path: Path = context.db_path(db_name)
     if not path.exists():
         return None
-    with context.temp_file(db_name, ".snapshot") as temp:
-        try:
-            return take_snapshot(path, temp, durable=False).sha256
-        except SnapshotError:
-            return "unreadable"
+    try:
+        return snapshot_in_memory(path).sha256
+    except SnapshotError:
+        return "unreadable"
 
 
 def compare(context: SyncContext, db_name: str, newest: BackupEntry | None) -> Comparison:

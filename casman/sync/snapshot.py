@@ -26,7 +26,7 @@ class SnapshotError(CasmanError):
 
 @dataclass(frozen=True)
 class Snapshot:
-    path: Path
+    path: Path | None
     sha256: str
     size: int
     records: int
@@ -101,6 +101,32 @@ def take_snapshot(
         sha256, md5 = digests(body)
         return Snapshot(destination, sha256, len(body), records, md5, body)
     return Snapshot(destination, sha256_of(destination), destination.stat().st_size, records)
+
+
+def snapshot_in_memory(source: Path) -> Snapshot:
+    """A consistent snapshot as bytes, with its SHA-256, Content-MD5 and record count.
+
+    The backup API copies into an in-memory database whose serialisation is byte for byte
+    what a file copy would hold, without writing and re-reading a temp file.
+    """
+    if not source.is_file():
+        raise SnapshotError(f"{source} does not exist; nothing to back up")
+    try:
+        reader = _read_only(source)
+        try:
+            memory = sqlite3.connect(":memory:")
+            try:
+                reader.backup(memory)
+                records = count_records(memory)
+                body = memory.serialize()
+            finally:
+                memory.close()
+        finally:
+            reader.close()
+    except sqlite3.DatabaseError as error:
+        raise SnapshotError(f"cannot read {source}: {error}") from None
+    sha256, md5 = digests(body)
+    return Snapshot(None, sha256, len(body), records, md5, body)
 
 
 def check_database_file(path: Path, db_name: str) -> int:

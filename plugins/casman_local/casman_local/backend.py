@@ -25,6 +25,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -84,18 +85,21 @@ def read_header(stream: IO[bytes], key: str) -> Header:
         raise _damaged(key, "unreadable header") from None
 
 
-def _check_md5(body: bytes, content_md5: str) -> str:
-    """Hex MD5 of ``body`` after checking it against the base64 Content-MD5 sent with it."""
-    digest = hashlib.md5(body).digest()
+def _sent_md5(content_md5: str) -> bytes:
+    """The 16-byte digest a Content-MD5 header claims."""
     try:
         sent = base64.b64decode(content_md5, validate=True)
     except (binascii.Error, ValueError):
         raise ChecksumMismatchError("Content-MD5 is not valid base64; nothing was stored") from None
-    if sent != digest:
-        raise ChecksumMismatchError(
-            "upload does not match its Content-MD5 (corrupted in transit?); nothing was stored"
-        )
-    return digest.hex()
+    if len(sent) != 16:
+        raise ChecksumMismatchError("Content-MD5 is not an MD5 digest; nothing was stored")
+    return sent
+
+
+def _mismatch() -> ChecksumMismatchError:
+    return ChecksumMismatchError(
+        "upload does not match its Content-MD5 (corrupted in transit?); nothing was stored"
+    )
 
 
 def _fsync_dir(directory: str) -> None:
@@ -191,13 +195,20 @@ class LocalBackend:
         if if_none_match not in (None, "*"):
             raise ValueError("if_none_match only supports '*'")
         path = self.object_path(key)
-        md5 = _check_md5(body, content_md5)
+        sent = _sent_md5(content_md5)
+        md5 = sent.hex()
         clean = {str(name).lower(): str(value) for name, value in metadata.items()}
         directory = os.path.dirname(path)
         self._makedirs(directory)
         temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(8)}.tmp")
         try:
-            self._write_temp(temp, Header.encode(md5, len(body), clean), body)
+            # hashing and writing both release the GIL: verify while the temp file is written,
+            # and publish only a body that matched
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                actual = pool.submit(lambda: hashlib.md5(body).digest())
+                self._write_temp(temp, Header.encode(md5, len(body), clean), body)
+                if actual.result() != sent:
+                    raise _mismatch()
             with self._locked(key):
                 self._publish(key, temp, path, if_none_match, if_match)
         except OSError as error:
