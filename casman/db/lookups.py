@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Mapping
 from typing import Any
 
-from casman.db.assembly import active_links
+from casman.db.assembly import ActiveLinks, active_links
 from casman.db.chains import Chain, build_chain, chain_through, walk_links
-from casman.db.positions import AntennaPosition, antenna_at, coordinates_of, position_of_antenna
+from casman.db.positions import (
+    AntennaPosition,
+    all_positions,
+    antenna_at,
+    coordinates_of,
+    position_of_antenna,
+)
 from casman.db.snap_boards import all_boards, get_board
 from casman.domain.errors import DomainError
 from casman.domain.grid import normalise_antenna_number, parse_grid_code
@@ -112,31 +119,44 @@ def antenna_report(conn: sqlite3.Connection, query: str) -> dict[str, Any]:
     }
 
 
+def port_info(
+    board_id: SnapBoardId,
+    number: int,
+    links: ActiveLinks,
+    boards: Mapping[SnapBoardId, SnapBoard],
+    positions: Mapping[str, AntennaPosition],
+) -> tuple[dict[str, Any], Chain | None]:
+    """What reaches one port (and the chain, for callers that show more of it)."""
+    board = boards.get(board_id)
+    port = board_id.port(number)
+    source = links.backward.get(port.part_number)
+    chain = build_chain(walk_links(links, port.part_number), dict(boards)) if source else None
+    antenna = chain.antenna if chain else None
+    position = positions.get(antenna[:8]) if antenna else None
+    info = {
+        "port": number,
+        "snap_port": port.part_number,
+        "snap_port_name": port.field_name,
+        "packet_index": board.packet_index(number) if board else None,
+        "connected_from": source,
+        "antenna": antenna,
+        "polarization": antenna[-2:] if antenna else None,
+        "grid_code": position.grid_code if position else None,
+        "chain": list(chain.parts) if chain else None,
+    }
+    return info, chain
+
+
 def board_report(conn: sqlite3.Connection, board_id: SnapBoardId) -> dict[str, Any]:
     """A board's configuration and, for each of its 12 ports, what reaches it."""
     board = get_board(conn, board_id)
     links = active_links(conn)
     boards = all_boards(conn)
-    ports = []
-    for number in range(PORTS_PER_BOARD):
-        port = board_id.port(number)
-        source = links.backward.get(port.part_number)
-        chain = build_chain(walk_links(links, port.part_number), boards) if source else None
-        antenna = chain.antenna if chain else None
-        position = position_of_antenna(conn, antenna[:8]) if antenna else None
-        ports.append(
-            {
-                "port": number,
-                "snap_port": port.part_number,
-                "snap_port_name": port.field_name,
-                "packet_index": board.packet_index(number) if board else None,
-                "connected_from": source,
-                "antenna": antenna,
-                "polarization": antenna[-2:] if antenna else None,
-                "grid_code": position.grid_code if position else None,
-                "chain": list(chain.parts) if chain else None,
-            }
-        )
+    positions = {p.antenna_number: p for p in all_positions(conn)}
+    ports = [
+        port_info(board_id, number, links, boards, positions)[0]
+        for number in range(PORTS_PER_BOARD)
+    ]
     return {
         "board": board_id.name,
         "configured": board is not None,

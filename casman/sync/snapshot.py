@@ -70,15 +70,8 @@ def count_records(conn: sqlite3.Connection) -> int:
     return sum(conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables)
 
 
-def take_snapshot(
-    source: Path, destination: Path, *, durable: bool = True, keep_body: bool = False
-) -> Snapshot:
-    """Copy ``source`` consistently into ``destination`` (a fresh file) and describe it.
-
-    ``durable=False`` skips the fsync for temp snapshots that are uploaded and deleted;
-    ``keep_body`` returns the bytes with their SHA-256 and Content-MD5 from one read, for
-    an upload.
-    """
+def take_snapshot(source: Path, destination: Path) -> Snapshot:
+    """Copy ``source`` consistently into ``destination`` (a fresh file, fsynced)."""
     if not source.is_file():
         raise SnapshotError(f"{source} does not exist; nothing to back up")
     try:
@@ -94,12 +87,7 @@ def take_snapshot(
             reader.close()
     except sqlite3.DatabaseError as error:
         raise SnapshotError(f"cannot read {source}: {error}") from None
-    if durable:
-        fsync_file(destination)
-    if keep_body:
-        body = destination.read_bytes()
-        sha256, md5 = digests(body)
-        return Snapshot(destination, sha256, len(body), records, md5, body)
+    fsync_file(destination)
     return Snapshot(destination, sha256_of(destination), destination.stat().st_size, records)
 
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from casman.db.assembly import ActiveLinks, active_links
-from casman.db.chains import Chain, all_chains, build_chain, chain_through, walk_links
-from casman.db.lookups import antenna_report, board_info, board_report, chain_info
+from casman.db.chains import Chain, all_chains, chain_through
+from casman.db.lookups import antenna_report, board_info, board_report, chain_info, port_info
 from casman.db.positions import (
     AntennaPosition,
     all_coordinates,
@@ -273,36 +273,19 @@ def board_detail(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
 
 def _port_row(
     board_id: SnapBoardId,
-    board: SnapBoard | None,
     number: int,
     links: ActiveLinks,
     boards: dict[SnapBoardId, SnapBoard],
     positions: dict[str, AntennaPosition],
 ) -> dict[str, Any]:
     """One port in the same shape as ``board_report``'s ports, plus ``state`` for colour."""
-    port = board_id.port(number)
-    source = links.backward.get(port.part_number)
-    chain = build_chain(walk_links(links, port.part_number), boards) if source else None
-    antenna = chain.antenna if chain else None
-    position = positions.get(antenna[:8]) if antenna else None
+    info, chain = port_info(board_id, number, links, boards, positions)
     state = "empty"
-    if antenna:
-        state = antenna[-2:]
+    if info["antenna"]:
+        state = info["antenna"][-2:]
     elif chain is not None:
         state = _polarization(chain) or "empty"
-    return {
-        "port": number,
-        "snap_port": port.part_number,
-        "snap_port_name": port.field_name,
-        "packet_index": board.packet_index(number) if board else None,
-        "connected_from": source,
-        "antenna": antenna,
-        "polarization": antenna[-2:] if antenna else None,
-        "grid_code": position.grid_code if position else None,
-        "chain": list(chain.parts) if chain else None,
-        "state": state,
-        "complete": chain.complete if chain else False,
-    }
+    return {**info, "state": state, "complete": chain.complete if chain else False}
 
 
 def snap_page(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -317,8 +300,7 @@ def snap_page(conn: sqlite3.Connection) -> dict[str, Any]:
             board_id = SnapBoardId(chassis, slot)
             board = boards.get(board_id)
             ports = [
-                _port_row(board_id, board, n, links, boards, positions)
-                for n in range(PORTS_PER_BOARD)
+                _port_row(board_id, n, links, boards, positions) for n in range(PORTS_PER_BOARD)
             ]
             slots.append(
                 {
