@@ -114,8 +114,14 @@ class Stamps:
 # --- baselines -----------------------------------------------------------------------------
 
 
-def sqlite_backup_and_copy(source: Path, temp: Path, destination: Path) -> float:
-    """SQLite's ``Connection.backup`` into a fresh file, then ``shutil.copyfile`` of it."""
+def sqlite_backup_and_copy(
+    source: Path, temp: Path, destination: Path, durable: bool = False
+) -> float:
+    """SQLite's ``Connection.backup`` into a fresh file, then ``shutil.copyfile`` of it.
+
+    ``durable`` also fsyncs the copy, as casman must for a stored object (temp file + fsync
+    + rename): the figure that shows what the fsync itself costs on this disk.
+    """
     for path in (temp, destination):
         path.unlink(missing_ok=True)
 
@@ -128,6 +134,9 @@ def sqlite_backup_and_copy(source: Path, temp: Path, destination: Path) -> float
             writer.close()
             reader.close()
         shutil.copyfile(temp, destination)
+        if durable:
+            with open(destination, "rb+") as stream:
+                os.fsync(stream.fileno())
 
     return timed(run)
 
@@ -258,6 +267,15 @@ def time_size(root: Path, size: int, sizes: Sizes) -> tuple[int, list[Pair]]:
             baseline,
             sizes.runs,
         )
+        durable_pair = paired(
+            Pair(
+                f"backup to `local`, {label} parts.db",
+                "`Connection.backup` + `shutil.copyfile` + fsync of the copy",
+            ),
+            one_backup,
+            lambda: sqlite_backup_and_copy(source, temp, copy, durable=True),
+            sizes.runs,
+        )
         newest = list_backups(context.storage, PARTS_DB)[0].name
 
         def one_restore(remote_backup: bool) -> Callable[[], float]:
@@ -281,7 +299,7 @@ def time_size(root: Path, size: int, sizes: Sizes) -> tuple[int, list[Pair]]:
         )
         if not (directory / STATE_FILE).exists():
             raise RuntimeError("the sync state was never written")
-    return actual, [backup_pair, restore_pair, restore_nb_pair]
+    return actual, [backup_pair, durable_pair, restore_pair, restore_nb_pair]
 
 
 def run(sizes: Sizes) -> list[str]:
