@@ -279,3 +279,15 @@ def test_a_backup_from_a_machine_whose_clock_is_behind_still_sorts_newest(
     newest = json.loads(casman.ok("sync", "list", "--db", "parts.db", "--json").output)[0]
     assert newest["records"] == 2
     assert newest["timestamp"].startswith("2001-01-01")  # the true time stays in the metadata
+
+
+def test_a_new_site_with_empty_databases_fast_forwards(
+    casman: Casman, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    casman.ok("parts", "add", "ANT", "2", "1")
+    casman.ok("sync", "backup")
+    monkeypatch.setenv("CASMAN_DATABASE_DIR", str(tmp_path / "new-site"))
+    assert _part_numbers(casman) == []  # this first command created empty databases
+    out = casman.ok("sync", "sync").output
+    assert "local database empty" in out and "downloaded" in out
+    assert _part_numbers(casman) == ["ANT00001P1", "ANT00002P1"]

@@ -26,6 +26,7 @@ class Relation(Enum):
     DIVERGED = "diverged"
     NO_REMOTE = "no remote backup"
     NO_LOCAL = "no local database"
+    EMPTY_LOCAL = "local database empty"
     UNKNOWN = "not synced yet"
 
 
@@ -38,14 +39,16 @@ class Comparison:
     last_synced: SyncedVersion | None
 
 
-def local_sha256(context: SyncContext, db_name: str) -> str | None:
+def local_state(context: SyncContext, db_name: str) -> tuple[str | None, int]:
+    """The local database's snapshot checksum (None: no file) and its record count."""
     path: Path = context.db_path(db_name)
     if not path.exists():
-        return None
+        return None, 0
     try:
-        return snapshot_in_memory(path).sha256
+        snapshot = snapshot_in_memory(path)
     except SnapshotError:
-        return "unreadable"
+        return "unreadable", -1
+    return snapshot.sha256, snapshot.records
 
 
 def compare(context: SyncContext, db_name: str, newest: BackupEntry | None) -> Comparison:
@@ -54,7 +57,7 @@ def compare(context: SyncContext, db_name: str, newest: BackupEntry | None) -> C
     Costs no request when the newest key is the one last synced (the usual no-op case);
     otherwise one HEAD to read the newest backup's checksum.
     """
-    local = local_sha256(context, db_name)
+    local, records = local_state(context, db_name)
     synced = context.state.get(context.backend, db_name)
     if newest is None:
         relation = Relation.NO_REMOTE
@@ -66,6 +69,9 @@ def compare(context: SyncContext, db_name: str, newest: BackupEntry | None) -> C
         remote_moved = synced is None or newest.name != synced.key
         if local == remote_sha:
             relation = Relation.IN_SYNC
+        elif records == 0:
+            # a fresh site whose first command created empty databases: nothing to lose
+            relation = Relation.EMPTY_LOCAL
         elif synced is None:
             relation = Relation.UNKNOWN
         elif local_changed and remote_moved and remote_sha != synced.sha256:
