@@ -10,6 +10,7 @@ import contextlib
 import io
 import math
 import os
+import statistics
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -161,17 +162,20 @@ def grid_figure(points: Sequence[PlotPoint], assigned: Mapping[str, str]) -> Any
             )
     span_lon = (max(lons) - min(lons)) or 1e-5
     span_lat = (max(lats) - min(lats)) or 1e-5
-    left = min(lons) - 0.15 * span_lon
-    top = max(lats) + 0.015 * span_lat
     rows: dict[int, list[float]] = {}
     columns: dict[int, list[float]] = {}
     for point in points:
         rows.setdefault(point.row_offset, []).append(point.latitude)
         columns.setdefault(point.east_col, []).append(point.longitude)
+    # Labels sit by the medians, so one surveyed outlier cannot drag a whole row's label.
+    column_medians = [statistics.median(values) for values in columns.values()]
+    core_span = (max(column_medians) - min(column_medians)) or span_lon
+    left = min(column_medians) - 0.25 * core_span
+    top = max(lats) + 0.015 * span_lat
     for row, row_lats in rows.items():
         axes.text(
             left,
-            sum(row_lats) / len(row_lats),
+            statistics.median(row_lats),
             _row_label(row),
             fontsize=5,
             ha="right",
@@ -180,7 +184,7 @@ def grid_figure(points: Sequence[PlotPoint], assigned: Mapping[str, str]) -> Any
         )
     for column, column_lons in columns.items():
         axes.text(
-            sorted(column_lons)[len(column_lons) // 2],
+            statistics.median(column_lons),
             top,
             f"E{column:02d}",
             fontsize=6,
@@ -191,7 +195,7 @@ def grid_figure(points: Sequence[PlotPoint], assigned: Mapping[str, str]) -> Any
         )
     mean_lat = sum(lats) / len(lats)
     axes.set_aspect(1.0 / math.cos(math.radians(mean_lat)))
-    axes.set_xlim(left - 0.45 * span_lon, max(lons) + 0.15 * span_lon)
+    axes.set_xlim(min(min(lons), left) - 0.3 * core_span, max(lons) + 0.15 * core_span)
     axes.set_ylim(min(lats) - 0.02 * span_lat, top + 0.06 * span_lat)
     axes.set_xlabel("longitude (°)")
     axes.set_ylabel("latitude (°)")
