@@ -8,33 +8,20 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from casman.storage.plugins import reset_plugin_manager
 from casman.testing import BackendConformance
-
-FIXTURE_DIR = Path(__file__).parent / "fixtures" / "casman_memory_backend"
+from tests.conftest import ensure_memory_plugin_installed
 
 
 @pytest.fixture(scope="module", autouse=True)
 def memory_plugin_installed() -> Iterator[None]:
-    """Install the fixture distribution if CI has not (entry points need real metadata)."""
-    try:
-        importlib.metadata.distribution("casman-memory-backend")
-    except importlib.metadata.PackageNotFoundError:
-        base = [sys.executable, "-m", "pip", "install", "--no-deps", "-q"]
-        done = subprocess.run([*base, "--no-build-isolation", "-e", str(FIXTURE_DIR)])
-        if done.returncode != 0:  # an old setuptools cannot build editables offline
-            subprocess.run([*base, "-e", str(FIXTURE_DIR)], check=True)
-        importlib.invalidate_caches()
-    if str(FIXTURE_DIR) not in sys.path:  # the editable .pth is read only at start-up
-        sys.path.insert(0, str(FIXTURE_DIR))
+    """The fixture plugin, installed like any third-party backend."""
+    ensure_memory_plugin_installed()
     reset_plugin_manager()
     yield
     reset_plugin_manager()

@@ -46,25 +46,16 @@ from casman.storage.plugins import (
     reset_plugin_manager,
     resolve_options,
 )
+from tests.conftest import MEMORY_PLUGIN_DIR, ensure_memory_plugin_installed
 
 TESTS_DIR = Path(__file__).parent
-FIXTURE_DIR = TESTS_DIR / "fixtures" / "casman_memory_backend"
 SECRET = "sk-live-0123456789abcdefSECRET"
 
 
 @pytest.fixture(scope="module", autouse=True)
 def memory_plugin_installed() -> Iterator[None]:
-    """Install the fixture distribution if CI has not (entry points need real metadata)."""
-    try:
-        importlib.metadata.distribution("casman-memory-backend")
-    except importlib.metadata.PackageNotFoundError:
-        base = [sys.executable, "-m", "pip", "install", "--no-deps", "-q"]
-        done = subprocess.run([*base, "--no-build-isolation", "-e", str(FIXTURE_DIR)])
-        if done.returncode != 0:  # an old setuptools cannot build editables offline
-            subprocess.run([*base, "-e", str(FIXTURE_DIR)], check=True)
-        importlib.invalidate_caches()
-    if str(FIXTURE_DIR) not in sys.path:  # the editable .pth is read only at start-up
-        sys.path.insert(0, str(FIXTURE_DIR))
+    """The fixture plugin, installed like any third-party backend."""
+    ensure_memory_plugin_installed()
     yield
 
 
@@ -238,7 +229,7 @@ def test_failed_plugin_is_named_when_its_backend_is_asked_for() -> None:
 
 @pytest.mark.slow
 def test_broken_entry_point_does_not_break_the_command_line(broken_site: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(broken_site), str(FIXTURE_DIR)])}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(broken_site), str(MEMORY_PLUGIN_DIR)])}
     env.pop("CASMAN_LOAD_PLUGINS", None)
     command = [sys.executable, "-c", "from casman.cli import main; main()"]
     for args in (["--version"], ["--help"], ["plugins"]):
