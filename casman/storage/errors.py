@@ -8,7 +8,20 @@ from casman.errors import CasmanError
 
 
 class StorageError(CasmanError):
-    """Any failure talking to a storage backend."""
+    """Any failure talking to a storage backend.
+
+    ``request_sent`` tells the quota wrapper whether the request reached the server (and so
+    is billed, whatever its answer: R2 bills 4xx and 5xx). A backend that refuses a call
+    before sending anything sets it to False (``StorageError(..., request_sent=False)`` or
+    by assigning the attribute); the default, True, errs on the side of the quota.
+    """
+
+    request_sent: bool = True
+
+    def __init__(self, *args: object, request_sent: bool | None = None) -> None:
+        super().__init__(*args)
+        if request_sent is not None:
+            self.request_sent = request_sent
 
 
 class InvalidKeyError(StorageError):
@@ -37,6 +50,14 @@ class BackendUnavailableError(StorageError):
 
 class UnknownBackendError(StorageError):
     """No loaded plugin registers a backend of that name."""
+
+
+class ObjectTooLargeError(StorageError):
+    """A GET whose object is larger than the caller's ``max_bytes``; its body was not read.
+
+    Backends raise it from the size the server announces (Content-Length, ``stat``) before
+    reading the body, so a huge or hostile object never fills memory.
+    """
 
 
 class QuotaExceededError(StorageError):

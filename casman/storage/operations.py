@@ -52,6 +52,7 @@ class StorageOp:
     if_match: str | None = None
     token: str | None = None
     max_keys: int = DEFAULT_PAGE_SIZE
+    max_bytes: int | None = None
     dry_run: bool = False
 
 
@@ -77,7 +78,7 @@ class CoreStorageOpPlugin:
                 if_match=op.if_match,
             )
         if op.kind == "get":
-            return impl.get(op.key)
+            return impl.get(op.key, max_bytes=op.max_bytes)
         if op.kind == "head":
             return impl.head(op.key)
         if op.kind == "list":
@@ -127,8 +128,10 @@ class Storage:
         )
         return cast(ObjectInfo, self._call(op))
 
-    def get(self, key: str) -> tuple[bytes, ObjectInfo]:
-        return cast(tuple[bytes, ObjectInfo], self._call(StorageOp("get", validate_key(key))))
+    def get(self, key: str, *, max_bytes: int | None = None) -> tuple[bytes, ObjectInfo]:
+        """The body and info of ``key``; more than ``max_bytes`` raises ObjectTooLargeError."""
+        op = StorageOp("get", validate_key(key), max_bytes=max_bytes)
+        return cast(tuple[bytes, ObjectInfo], self._call(op))
 
     def head(self, key: str) -> ObjectInfo:
         return cast(ObjectInfo, self._call(StorageOp("head", validate_key(key))))

@@ -24,6 +24,7 @@ from casman.storage import (
     ChecksumMismatchError,
     InvalidKeyError,
     ObjectNotFoundError,
+    ObjectTooLargeError,
     PreconditionFailedError,
     Storage,
     content_md5,
@@ -158,6 +159,16 @@ class BackendConformance:
         info = storage.head(KEY)
         assert dict(info.metadata) == METADATA
         assert info.size == 4
+
+    def test_get_within_max_bytes(self, storage: Storage) -> None:
+        storage.put(KEY, b"12345", METADATA)
+        body, _ = storage.get(KEY, max_bytes=5)
+        assert body == b"12345"
+
+    def test_get_over_max_bytes_is_refused(self, storage: Storage) -> None:
+        storage.put(KEY, b"123456", METADATA)
+        with pytest.raises(ObjectTooLargeError):
+            storage.get(KEY, max_bytes=5)
 
     # -- missing keys and delete -------------------------------------------------------
 

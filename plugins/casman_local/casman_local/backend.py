@@ -38,6 +38,7 @@ from casman.storage import (
     ListPage,
     ObjectInfo,
     ObjectNotFoundError,
+    ObjectTooLargeError,
     PreconditionFailedError,
     validate_key,
 )
@@ -264,11 +265,16 @@ class LocalBackend:
                 )
         os.replace(temp, path)
 
-    def get(self, key: str) -> tuple[bytes, ObjectInfo]:
+    def get(self, key: str, *, max_bytes: int | None = None) -> tuple[bytes, ObjectInfo]:
         path = self.object_path(key)
         try:
             with self.fs.open(path, "rb") as stream:
                 header = read_header(stream, key)
+                if max_bytes is not None and header.size > max_bytes:
+                    raise ObjectTooLargeError(
+                        f"object {key} is {header.size:,} bytes, more than the "
+                        f"{max_bytes:,} allowed; not read"
+                    )
                 body: bytes = stream.read()
         except FileNotFoundError:
             raise ObjectNotFoundError(f"object {key} not found in {self.root}") from None
