@@ -1,30 +1,70 @@
 """Configuration: config.yaml overlaid with the environment.
 
 Precedence for the file: ``--config`` > ``CASMAN_CONFIG`` > ``./config.yaml`` >
-``~/.config/casman/config.yaml``. ``${VAR}`` in string values is expanded from the
-environment so secrets can stay out of the file. PyYAML is imported only when a file
-exists, which keeps the everyday commands fast.
+``~/.config/casman/config.yaml``. PyYAML is imported only when a file exists, which keeps
+the everyday commands fast. Loading returns a :class:`Config` or raises
+:class:`ConfigError` with one line naming the file, the key and what is expected; it never
+prints. Problems that must not stop a command (unknown keys) are returned in
+``Config.warnings`` for the CLI to print.
+
+``${VAR}`` in string values is expanded from the environment so secrets can stay out of
+the file. A variable that is unset *or empty* counts as not set, and then:
+
+* under ``database:`` (``dir`` and every ``sync`` setting) any reference to it is an
+  error: ``dir: ${DATA}/casman`` must not quietly become ``/casman``;
+* elsewhere (backend sections such as ``r2:``, ``grid:``...) a value that is exactly
+  ``${VAR}`` is "not set" (None), so the spec's sample ``r2: {account_id: ${R2_ACCOUNT_ID}}``
+  loads at a site using another backend, and r2 itself reports "needs R2_ACCOUNT_ID" when
+  used; ``${VAR}`` inside a longer value (``https://${HOST}/``) is an error at load time.
+
+Only ``${NAME}`` is recognised (no ``$NAME``, defaults or escapes), in values, not keys,
+and the expansion is not re-expanded.
+
+Values are type-checked after expansion (see :mod:`casman.config_schema`): booleans accept
+YAML booleans and true/false/yes/no/on/off/1/0 in any case, numbers must be finite and in
+range. The file is refused unread beyond 1 MiB, and YAML aliases, duplicate keys and deep
+nesting are refused, so a hostile or mistaken file fails fast instead of hanging.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from casman.errors import CasmanError
+from casman.config_schema import (
+    SYNC_SETTINGS,
+    ConfigError,
+    convert,
+    show_key,
+    show_value,
+    text_to_bool,
+    unknown_keys,
+)
+
+if TYPE_CHECKING:
+    import yaml
+
+__all__ = [
+    "DEFAULT_DATABASE_DIR",
+    "Config",
+    "ConfigError",
+    "SyncSettings",
+    "expand_env",
+    "find_config_file",
+    "load_config",
+    "parse_bool",
+]
 
 DEFAULT_DATABASE_DIR = "./database"
+MAX_CONFIG_BYTES = 1 << 20
+MAX_NESTING = 64
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-class ConfigError(CasmanError):
-    """The configuration file or an environment variable is malformed."""
+_STRICT_SECTIONS = frozenset({"database"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +83,8 @@ class Config:
     sync: SyncSettings = field(default_factory=SyncSettings)
     sections: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    # Printed once by the CLI on stderr; the engine never prints.
+    warnings: tuple[str, ...] = ()
 
     def section(self, name: str) -> Mapping[str, Any]:
         """A top-level mapping such as ``r2:`` or ``grid:`` (empty when absent)."""
@@ -52,18 +94,60 @@ class Config:
         return value
 
 
-def expand_env(value: Any, environ: Mapping[str, str]) -> Any:
-    """Replace ``${VAR}`` in every string of a parsed YAML tree (unset → empty string)."""
+def _is_set(name: str, environ: Mapping[str, str]) -> bool:
+    return bool(environ.get(name))
+
+
+def _expand_text(text: str, environ: Mapping[str, str], key: str, strict: bool, where: str) -> Any:
+    missing = [name for name in _ENV_REFERENCE.findall(text) if not _is_set(name, environ)]
+    if missing:
+        name = missing[0]
+        if strict:
+            raise ConfigError(
+                f"{key} in {where} uses ${{{name}}}, which is not set; set {name} or edit {where}"
+            )
+        if _ENV_REFERENCE.fullmatch(text):
+            return None
+        raise ConfigError(
+            f"{key} in {where} uses ${{{name}}} inside a longer value and {name} is not set; "
+            f"set {name}, or make the value exactly ${{{name}}} if it is optional"
+        )
+    return _ENV_REFERENCE.sub(lambda match: environ[match.group(1)], text)
+
+
+def expand_env(
+    value: Any,
+    environ: Mapping[str, str],
+    key: str = "",
+    *,
+    strict: bool = False,
+    source: Path | None = None,
+) -> Any:
+    """Replace ``${VAR}`` in every string of a parsed YAML tree, by the module's rule.
+
+    ``key`` is the dotted path of ``value`` (empty for the whole file); the subtree under
+    ``database`` is expanded strictly whatever ``strict`` says.
+    """
+    where = str(source) if source is not None else "config.yaml"
     if isinstance(value, str):
-        return _ENV_REFERENCE.sub(lambda m: environ.get(m.group(1), ""), value)
+        return _expand_text(value, environ, key or "value", strict, where)
     if isinstance(value, dict):
-        return {key: expand_env(item, environ) for key, item in value.items()}
+        expanded = {}
+        for name, item in value.items():
+            child = f"{key}.{show_key(name)}" if key else show_key(name)
+            child_strict = strict or (not key and name in _STRICT_SECTIONS)
+            expanded[name] = expand_env(item, environ, child, strict=child_strict, source=source)
+        return expanded
     if isinstance(value, list):
-        return [expand_env(item, environ) for item in value]
+        return [
+            expand_env(item, environ, f"{key}[{index}]", strict=strict, source=source)
+            for index, item in enumerate(value)
+        ]
     return value
 
 
 def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> Path | None:
+    """The file to read by precedence, None when there is none (defaults apply)."""
     if explicit:
         path = Path(explicit).expanduser()
         if not path.is_file():
@@ -78,17 +162,101 @@ def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> Path |
     return None
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+class _Refused(Exception):
+    """A YAML construct casman refuses, raised inside the loader with its line."""
+
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(message)
+        line = getattr(mark, "line", None)  # a yaml Mark, pure-Python or libyaml's
+        self.line = line + 1 if isinstance(line, int) else None
+
+
+def _loader(text: str) -> yaml.SafeLoader:
+    """A SafeLoader that refuses aliases, duplicate keys and deep nesting.
+
+    casman's configuration never needs aliases, and refusing them is the simplest sure
+    defence against alias bombs ("billion laughs"), which expand exponentially in memory.
+    Duplicate keys are refused because YAML would silently keep only the last one.
+    """
     import yaml
 
+    class ConfigLoader(yaml.SafeLoader):
+        depth = 0
+
+        def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+            event: yaml.Event = self.peek_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.AliasEvent):
+                raise _Refused(
+                    f"uses the alias *{event.anchor}; casman's configuration "
+                    "does not support YAML anchors and aliases, write the value out",
+                    event.start_mark,
+                )
+            self.depth += 1
+            try:
+                if self.depth > MAX_NESTING:
+                    raise _Refused(f"nests deeper than {MAX_NESTING} levels", event.start_mark)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+        def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue  # unhashable: the base class reports it
+                if duplicate:
+                    raise _Refused(
+                        f"repeats the key {show_key(key)}; YAML keeps only the last, so keep one",
+                        key_node.start_mark,
+                    )
+            return super().construct_mapping(node, deep=deep)
+
+    return ConfigLoader(text)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read config file {path}: {error}") from None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror or error}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"config file {path} is larger than 1 MiB; a casman configuration is a few lines"
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+
+    import yaml
+
+    loader = _loader(text)
+    try:
+        data = loader.get_single_data()
+    except _Refused as refused:
+        where = f" line {refused.line}" if refused.line is not None else ""
+        raise ConfigError(f"config file {path}{where} {refused}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"config file {path}{where} is not valid YAML") from None
+        problem = getattr(error, "problem", None)
+        detail = f": {problem}" if problem else ""
+        raise ConfigError(f"config file {path}{where} is not valid YAML{detail}") from None
+    except (ValueError, OverflowError, RecursionError) as error:
+        # e.g. an integer of more than 4300 digits, or a timestamp out of range.
+        reason = str(error).split(":")[0]  # not the Python-level advice that may follow
+        raise ConfigError(
+            f"config file {path} holds a value casman cannot read: {reason}"
+        ) from None
+    finally:
+        loader.dispose()
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -97,46 +265,35 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def parse_bool(text: str, name: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ConfigError(f"{name}={text!r} is not a boolean; use true or false")
+    """An environment variable's boolean (true/false/yes/no/on/off/1/0, any case)."""
+    value = text_to_bool(text)
+    if value is None:
+        raise ConfigError(f"{name}={text!r} is not a boolean; use true or false")
+    return value
 
 
-def _number(value: Any, name: str, kind: type[int] | type[float]) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if number < 0:
-        raise ConfigError(f"{name} must not be negative, got {value!r}")
-    return number
+def _mapping(value: Any, key: str, where: str) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key} in {where} must be a mapping of settings")
+    return value
 
 
-def _sync_settings(raw: Mapping[str, Any], environ: Mapping[str, str]) -> SyncSettings:
-    enabled_raw = environ.get("CASMAN_SYNC_ENABLED", raw.get("enabled", True))
-    enabled = (
-        parse_bool(enabled_raw, "CASMAN_SYNC_ENABLED")
-        if isinstance(enabled_raw, str)
-        else bool(enabled_raw)
-    )
-    backend = str(environ.get("CASMAN_SYNC_BACKEND") or raw.get("backend") or "local").strip()
-    keep = _number(raw.get("keep_versions", 10), "database.sync.keep_versions", int)
-    if keep < 1:
-        raise ConfigError("database.sync.keep_versions must be at least 1")
-    return SyncSettings(
-        enabled=enabled,
-        backend=backend,
-        keep_versions=keep,
-        backup_on_scan_count=_number(
-            raw.get("backup_on_scan_count", 10), "database.sync.backup_on_scan_count", int
-        ),
-        backup_on_hours=_number(
-            raw.get("backup_on_hours", 24.0), "database.sync.backup_on_hours", float
-        ),
-        auto_backup=bool(raw.get("auto_backup", False)),
+def _sync_settings(raw: Mapping[Any, Any], environ: Mapping[str, str], where: str) -> SyncSettings:
+    """Every ``database.sync`` setting converted; absent ones keep SyncSettings' defaults."""
+    values: dict[str, Any] = {}
+    for name, setting in SYNC_SETTINGS.items():
+        if raw.get(name) is not None:
+            values[name] = convert(setting, raw[name], f"database.sync.{name}", where)
+    if environ.get("CASMAN_SYNC_ENABLED"):
+        values["enabled"] = parse_bool(environ["CASMAN_SYNC_ENABLED"], "CASMAN_SYNC_ENABLED")
+    backend = environ.get("CASMAN_SYNC_BACKEND", "").strip()
+    if backend:
+        values["backend"] = backend
+    known = {item.name for item in dataclasses.fields(SyncSettings)}
+    return dataclasses.replace(
+        SyncSettings(), **{name: value for name, value in values.items() if name in known}
     )
 
 
@@ -144,17 +301,22 @@ def load_config(explicit: str | None = None, environ: Mapping[str, str] | None =
     """Read the configuration once per command."""
     env = os.environ if environ is None else environ
     path = find_config_file(explicit, env)
-    data = expand_env(_read_yaml(path), env) if path is not None else {}
-    database = data.get("database") or {}
-    if not isinstance(database, Mapping):
-        raise ConfigError(f"'database' in {path} must be a mapping")
-    sync_raw = database.get("sync") or {}
-    if not isinstance(sync_raw, Mapping):
-        raise ConfigError(f"'database.sync' in {path} must be a mapping")
-    directory = env.get("CASMAN_DATABASE_DIR") or database.get("dir") or DEFAULT_DATABASE_DIR
+    data = expand_env(_read_yaml(path), env, source=path) if path is not None else {}
+    where = str(path)
+    database = _mapping(data.get("database"), "database", where)
+    sync = _sync_settings(_mapping(database.get("sync"), "database.sync", where), env, where)
+    directory = database.get("dir")
+    if directory is not None and not isinstance(directory, str):
+        raise ConfigError(
+            f"database.dir in {where} must be a directory path, got {show_value(directory)}; "
+            "quote it"
+        )
+    chosen = env.get("CASMAN_DATABASE_DIR") or directory or DEFAULT_DATABASE_DIR
+    warnings = unknown_keys(data, where, sync.backend) if path is not None else []
     return Config(
-        database_dir=Path(str(directory)).expanduser(),
-        sync=_sync_settings(sync_raw, env),
+        database_dir=Path(chosen).expanduser(),
+        sync=sync,
         sections=data,
         source=path,
+        warnings=tuple(warnings),
     )

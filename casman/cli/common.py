@@ -23,6 +23,8 @@ def get_config(ctx: click.Context | None = None) -> Config:
     if cached is None:
         cached = load_config(root.obj.get("config_path"))
         root.obj["config"] = cached
+        for warning in cached.warnings:  # once per invocation: the config is cached
+            click.echo(f"Warning: {warning}", err=True)
     assert isinstance(cached, Config)
     return cached
 
