@@ -42,6 +42,12 @@ def run_with_clean_errors(run: Callable[[], Any]) -> Any:
         _fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(1)
+    except MemoryError:
+        _fail("out of memory; the input is far larger than casman expects", 1)
+    except OSError as error:
+        # the last net: a file system refusal (full disk, read-only media, permissions)
+        where = f"{error.filename}: " if error.filename else ""
+        _fail(f"{where}{error.strerror or error}; check free space and permissions", 1)
     if isinstance(result, int) and result:
         sys.exit(result)
     sys.exit(0)

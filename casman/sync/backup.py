@@ -12,6 +12,7 @@ from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from casman.sync.backup_keys import BackupKey, new_key
 from casman.sync.catalog import (
     META_DATABASE,
+    META_FINGERPRINT,
     META_HOST,
     META_OPERATION,
     META_RECORDS,
@@ -25,6 +26,7 @@ from casman.sync.catalog import (
 from casman.sync.context import SyncContext, casman_version, host_name
 from casman.sync.snapshot import Snapshot, snapshot_in_memory
 from casman.sync.state import SyncedVersion
+from casman.sync.verify import Verdict, newest_verified, verify
 
 MAX_KEY_ATTEMPTS = 10
 log = logging.getLogger("casman.sync")
@@ -39,6 +41,7 @@ class BackupResult:
     key: str | None = None
     unchanged_since: str | None = None
     deleted: list[str] = field(default_factory=list)
+    unverified: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _metadata(db_name: str, snapshot: Snapshot, operation: str, taken: str) -> dict[str, str]:
@@ -51,15 +54,8 @@ def _metadata(db_name: str, snapshot: Snapshot, operation: str, taken: str) -> d
         META_SHA256: snapshot.sha256,
         META_VERSION: casman_version(),
         META_HOST: host_name(),
+        META_FINGERPRINT: snapshot.fingerprint,
     }
-
-
-def newest_sha256(context: SyncContext, db_name: str, newest: BackupEntry) -> str | None:
-    """The newest backup's checksum: from the sync state when it is that backup, else HEAD."""
-    known = context.state.get(context.backend, db_name)
-    if known is not None and known.key == newest.name:
-        return known.sha256
-    return context.storage.head(newest.name).metadata.get(META_SHA256)
 
 
 def _upload(
@@ -97,18 +93,40 @@ def _upload(
     )
 
 
+@dataclass
+class Retention:
+    deleted: list[str] = field(default_factory=list)
+    unverified: dict[str, list[str]] = field(default_factory=dict)
+
+
 def apply_retention(
-    context: SyncContext, entries: list[BackupEntry], keep: int | None = None
-) -> list[str]:
-    """Delete the oldest backups beyond ``keep_versions`` (entries are newest first)."""
+    context: SyncContext,
+    entries: list[BackupEntry],
+    keep: int | None = None,
+    known: dict[str, Verdict] | None = None,
+) -> Retention:
+    """Delete verified backups beyond the newest ``keep`` verified ones (entries newest first).
+
+    Objects that do not verify are reported and left alone: they never count as backups,
+    so junk (even under keys dated in the future) cannot make a good backup go.
+    """
     keep = context.keep_versions if keep is None else keep
-    deleted = []
-    for entry in entries[keep:]:
-        if entry.key.db_name != entries[0].key.db_name:
+    result = Retention()
+    if len(entries) <= keep:
+        return result
+    known = known or {}
+    kept = 0
+    for entry in entries:
+        verdict = known.get(entry.name) or verify(context, entry)
+        if not verdict.ok:
+            result.unverified[entry.name] = list(verdict.problems)
+            continue
+        if kept < keep:
+            kept += 1
             continue
         context.storage.delete(entry.name)
-        deleted.append(entry.name)
-    return deleted
+        result.deleted.append(entry.name)
+    return result
 
 
 def backup_database(
@@ -119,42 +137,54 @@ def backup_database(
     snapshot = snapshot_in_memory(context.db_path(db_name))
     result = BackupResult(db_name, snapshot.sha256, snapshot.size, snapshot.records)
     existing = list_backups(context.storage, db_name)
-    if existing and not force and newest_sha256(context, db_name, existing[0]) == snapshot.sha256:
-        result.unchanged_since = existing[0].name
-        _remember(context, db_name, snapshot.sha256, existing[0].name, "unchanged")
-        result.deleted = apply_retention(context, existing)
+    newest = newest_verified(context, existing)
+    known = {newest.entry.name: newest} if newest is not None else {}
+    if newest is not None and not force and same_content(snapshot, newest.version()):
+        result.unchanged_since = newest.entry.name
+        _remember(context, db_name, snapshot, newest.entry.name, "unchanged")
+        retention = apply_retention(context, existing, known=known)
+        result.deleted, result.unverified = retention.deleted, retention.unverified
         return result
     now = context.clock()
     metadata = _metadata(db_name, snapshot, operation, to_iso(now))
     key = new_key(db_name, now)
-    if existing and key <= existing[0].key:
+    if newest is not None and key <= newest.entry.key:
         # Another machine's clock (or a burst of backups) is ahead: the new backup must
         # still sort newest, or sync would ignore it and retention could delete it.
-        key = existing[0].key.next_second()
+        key = newest.entry.key.next_second()
     assert snapshot.body is not None
     taken = {entry.name for entry in existing}
     stored = _upload(context, key, snapshot.body, snapshot.content_md5, metadata, taken)
     result.key = stored.key
     log.info("stored %s (%d bytes, sha256 %s)", stored.key, snapshot.size, snapshot.sha256)
-    _remember(context, db_name, snapshot.sha256, stored.key, "backup")
+    _remember(context, db_name, snapshot, stored.key, "backup")
     context.record_event("backup")
-    newest_first = sorted(
-        [BackupEntry(stored, _placeholder(stored.key, snapshot.size)), *existing],
-        key=lambda entry: entry.key,
-        reverse=True,
+    stored_entry = BackupEntry(stored, ObjectInfo(key=stored.key, size=snapshot.size, etag=""))
+    known[stored.key] = Verdict(
+        stored_entry, ObjectInfo(stored.key, snapshot.size, "", metadata=metadata)
     )
-    result.deleted = apply_retention(context, newest_first)
+    newest_first = sorted([stored_entry, *existing], key=lambda entry: entry.key, reverse=True)
+    retention = apply_retention(context, newest_first, known=known)
+    result.deleted, result.unverified = retention.deleted, retention.unverified
     return result
 
 
-def _placeholder(key: str, size: int) -> ObjectInfo:
-    """The just-stored object, as a listing would show it, without another LIST."""
-    return ObjectInfo(key=key, size=size, etag="")
+def same_content(snapshot: Snapshot, version: SyncedVersion) -> bool:
+    """Whether ``snapshot`` holds the rows of a stored version (by checksum for old ones)."""
+    if version.fingerprint:
+        return snapshot.fingerprint == version.fingerprint
+    return snapshot.sha256 == version.sha256
 
 
-def _remember(context: SyncContext, db_name: str, sha: str, key: str, operation: str) -> None:
+def _remember(context: SyncContext, db_name: str, snapshot: Snapshot, key: str, op: str) -> None:
     context.state.record(
         context.backend,
         db_name,
-        SyncedVersion(sha256=sha, key=key, synced_at=to_iso(context.clock()), operation=operation),
+        SyncedVersion(
+            sha256=snapshot.sha256,
+            key=key,
+            synced_at=to_iso(context.clock()),
+            operation=op,
+            fingerprint=snapshot.fingerprint,
+        ),
     )

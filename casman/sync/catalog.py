@@ -18,6 +18,7 @@ META_OPERATION = "operation"
 META_SHA256 = "sha256"
 META_VERSION = "casman-version"
 META_HOST = "host"
+META_FINGERPRINT = "fingerprint"
 
 
 @dataclass(frozen=True)

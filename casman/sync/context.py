@@ -13,8 +13,9 @@ from typing import Literal
 from casman import __version__
 from casman.config import Config
 from casman.domain.timestamps import utc_now
-from casman.fileio import temp_path_beside
+from casman.fileio import held_lock, remove_orphan_temp_files, temp_path_beside
 from casman.storage.operations import Storage
+from casman.sync.install import DEFAULT_SAFETY_COPIES, SIDECARS
 from casman.sync.snapshot import remove_quietly
 from casman.sync.state import SyncState
 
@@ -48,16 +49,27 @@ class SyncContext:
     def db_path(self, db_name: str) -> Path:
         return self.database_dir / db_name
 
+    @property
+    def safety_copies(self) -> int:
+        """How many local safety copies of each database are kept."""
+        return int(getattr(self.config.sync, "safety_copies", DEFAULT_SAFETY_COPIES))
+
     @contextmanager
     def temp_file(self, db_name: str, suffix: str) -> Iterator[Path]:
-        """A temp file in the database directory, removed afterwards whatever happens."""
+        """A temp file in the database directory, removed afterwards whatever happens.
+
+        The file is flock-ed while in use, so the temp files of a killed process (which
+        hold no lock any more) are recognised and removed by the next one.
+        """
         self.database_dir.mkdir(parents=True, exist_ok=True)
+        remove_orphan_temp_files(self.database_dir, db_name, suffix)
         path = temp_path_beside(self.db_path(db_name), suffix)
-        path.unlink()  # sqlite's backup API and downloads create it themselves
-        try:
-            yield path
-        finally:
-            remove_quietly(path)
+        with held_lock(path):
+            try:
+                yield path
+            finally:
+                for extra in ("", *SIDECARS):
+                    remove_quietly(path.with_name(path.name + extra))
 
     def record_event(self, event: Literal["backup", "restore"]) -> None:
         """Monthly backup/restore counters of the quota tracker, where one is kept."""

@@ -2,7 +2,8 @@
 
 R2 moves objects to Infrequent Access only by lifecycle rules, so "touching" objects does
 nothing; what matters is knowing that every backup is intact and in Standard storage. Each
-object costs at most one HEAD (Class B).
+object costs one HEAD (Class B); ``deep`` reads each body instead (one GET) and checks its
+SHA-256, which is the only way to catch a same-size corruption before a restore needs it.
 """
 
 from __future__ import annotations
@@ -12,43 +13,42 @@ from dataclasses import dataclass, field
 from casman.db.schema import DATABASE_NAMES
 from casman.storage import quota
 from casman.storage.backend import STANDARD_STORAGE_CLASS
-from casman.storage.errors import ObjectNotFoundError
 from casman.sync.backup import apply_retention
 from casman.sync.backup_keys import BACKUP_PREFIX
-from casman.sync.catalog import list_backups, metadata_problems
+from casman.sync.catalog import list_backups
 from casman.sync.context import SyncContext
+from casman.sync.verify import verdicts
+
+LEVEL_METADATA = "metadata (HEAD: database, SHA-256 present, size)"
+LEVEL_CONTENT = "content (GET: SHA-256 of every body)"
 
 
 @dataclass
 class MaintainReport:
+    level: str = LEVEL_METADATA
     verified: list[str] = field(default_factory=list)
     problems: dict[str, list[str]] = field(default_factory=dict)
     not_standard: dict[str, str] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
 
 
-def maintain(context: SyncContext) -> MaintainReport:
-    report = MaintainReport()
+def maintain(context: SyncContext, *, deep: bool = False) -> MaintainReport:
+    report = MaintainReport(level=LEVEL_CONTENT if deep else LEVEL_METADATA)
     listing = list_backups(context.storage)
     for db_name in DATABASE_NAMES:
         entries = [entry for entry in listing if entry.key.db_name == db_name]
-        kept, doomed = entries[: context.keep_versions], entries[context.keep_versions :]
-        for entry in kept:
-            if entry.info.storage_class != STANDARD_STORAGE_CLASS:
-                report.not_standard[entry.name] = entry.info.storage_class
-            try:
-                head = context.storage.head(entry.name)
-            except ObjectNotFoundError:
-                report.problems[entry.name] = ["listed but missing"]
+        known = {}
+        for verdict in verdicts(context, entries, deep=deep):
+            known[verdict.entry.name] = verdict
+            if not verdict.ok:
+                report.problems[verdict.entry.name] = list(verdict.problems)
                 continue
-            found = metadata_problems(entry.key, head)
-            if head.size != entry.info.size:
-                found.append(f"HEAD size {head.size} ≠ listed size {entry.info.size}")
-            if found:
-                report.problems[entry.name] = found
-            else:
-                report.verified.append(entry.name)
-        report.deleted += apply_retention(context, doomed, keep=0)
+            report.verified.append(verdict.entry.name)
+            if verdict.entry.info.storage_class != STANDARD_STORAGE_CLASS:
+                report.not_standard[verdict.entry.name] = verdict.entry.info.storage_class
+        retention = apply_retention(context, entries, known=known)
+        report.deleted += retention.deleted
+        report.verified = [key for key in report.verified if key not in retention.deleted]
     remaining = [entry.info for entry in listing if entry.name not in set(report.deleted)]
     quota.reconcile_storage(context.storage.handle, remaining, BACKUP_PREFIX)
     return report

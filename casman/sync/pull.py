@@ -7,13 +7,16 @@ refuses and says what to do; ``--force`` replaces it after keeping a safety copy
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from casman.sync.backup import newest_sha256
+from casman.db.fingerprint import content_fingerprint
+from casman.sync.verify import Verdict, newest_verified
 from casman.sync.catalog import BackupEntry, list_backups
 from casman.sync.context import SyncContext
+from casman.sync.install import DatabaseChangedError, Guard
 from casman.sync.restore import restore
 from casman.sync.snapshot import SnapshotError, snapshot_in_memory
 from casman.sync.state import SyncedVersion
@@ -30,57 +33,81 @@ class Relation(Enum):
     UNKNOWN = "not synced yet"
 
 
+@dataclass(frozen=True)
+class LocalState:
+    """The local database as sync sees it: None fields when there is no readable file."""
+
+    exists: bool
+    sha256: str | None = None
+    fingerprint: str | None = None
+    records: int = 0
+
+
 @dataclass
 class Comparison:
     db_name: str
     relation: Relation
-    local_sha256: str | None
+    local: LocalState
     newest: BackupEntry | None
     last_synced: SyncedVersion | None
+    verdict: Verdict | None = None
+
+    @property
+    def local_sha256(self) -> str | None:
+        return self.local.sha256
 
 
-def local_state(context: SyncContext, db_name: str) -> tuple[str | None, int]:
-    """The local database's snapshot checksum (None: no file) and its record count."""
+def local_state(context: SyncContext, db_name: str) -> LocalState:
+    """The local database's snapshot checksum, content fingerprint and record count."""
     path: Path = context.db_path(db_name)
     if not path.exists():
-        return None, 0
+        return LocalState(exists=False)
     try:
         snapshot = snapshot_in_memory(path)
     except SnapshotError:
-        return "unreadable", -1
-    return snapshot.sha256, snapshot.records
+        return LocalState(exists=True, sha256="unreadable", records=-1)
+    return LocalState(True, snapshot.sha256, snapshot.fingerprint, snapshot.records)
 
 
-def compare(context: SyncContext, db_name: str, newest: BackupEntry | None) -> Comparison:
-    """Where the local database stands against the newest remote backup.
+def same_content(local: LocalState, version: SyncedVersion) -> bool:
+    """Whether the local rows are those of ``version`` (state of casman 0.1: by checksum)."""
+    if version.fingerprint is not None:
+        return local.fingerprint == version.fingerprint
+    return local.sha256 == version.sha256
+
+
+def compare(context: SyncContext, db_name: str, listing: list[BackupEntry]) -> Comparison:
+    """Where the local database stands against the newest verified remote backup.
 
     Costs no request when the newest key is the one last synced (the usual no-op case);
-    otherwise one HEAD to read the newest backup's checksum.
+    otherwise one HEAD per backup looked at (junk newer than the newest good one is skipped).
     """
-    local, records = local_state(context, db_name)
+    local = local_state(context, db_name)
     synced = context.state.get(context.backend, db_name)
-    if newest is None:
+    verdict = newest_verified(context, [e for e in listing if e.key.db_name == db_name])
+    newest = verdict.entry if verdict is not None else None
+    if verdict is None or newest is None:
         relation = Relation.NO_REMOTE
-    elif local is None:
+    elif not local.exists:
         relation = Relation.NO_LOCAL
     else:
-        remote_sha = newest_sha256(context, db_name, newest)
-        local_changed = synced is None or local != synced.sha256
+        remote = verdict.version()
+        local_changed = synced is None or not same_content(local, synced)
         remote_moved = synced is None or newest.name != synced.key
-        if local == remote_sha:
+        if same_content(local, remote):
             relation = Relation.IN_SYNC
-        elif records == 0:
+        elif local.records == 0:
             # a fresh site whose first command created empty databases: nothing to lose
             relation = Relation.EMPTY_LOCAL
         elif synced is None:
             relation = Relation.UNKNOWN
-        elif local_changed and remote_moved and remote_sha != synced.sha256:
+        elif local_changed and remote_moved and remote.sha256 != synced.sha256:
             relation = Relation.DIVERGED
         elif local_changed:
             relation = Relation.AHEAD
         else:
             relation = Relation.BEHIND
-    return Comparison(db_name, relation, local, newest, synced)
+    return Comparison(db_name, relation, local, newest, synced, verdict)
 
 
 @dataclass
@@ -96,8 +123,7 @@ def pull(context: SyncContext, db_names: list[str], *, force: bool = False) -> l
     listing = list_backups(context.storage)
     results = []
     for db_name in db_names:
-        newest = next((entry for entry in listing if entry.key.db_name == db_name), None)
-        comparison = compare(context, db_name, newest)
+        comparison = compare(context, db_name, listing)
         results.append(_apply(context, comparison, force))
     return results
 
@@ -105,12 +131,20 @@ def pull(context: SyncContext, db_names: list[str], *, force: bool = False) -> l
 def _apply(context: SyncContext, comparison: Comparison, force: bool) -> PullResult:
     relation, db_name, newest = comparison.relation, comparison.db_name, comparison.newest
     if relation is Relation.IN_SYNC:
-        assert newest is not None and comparison.local_sha256 is not None
+        assert newest is not None and comparison.local.sha256 is not None
         if comparison.last_synced is None or comparison.last_synced.key != newest.name:
+            assert comparison.verdict is not None
+            remote = comparison.verdict.version()
             context.state.record(
                 context.backend,
                 db_name,
-                SyncedVersion(comparison.local_sha256, newest.name, _now(context), "sync"),
+                SyncedVersion(
+                    remote.sha256,
+                    newest.name,
+                    _now(context),
+                    "sync",
+                    comparison.local.fingerprint,
+                ),
             )
         return PullResult(db_name, relation, "already up to date; nothing downloaded")
     if relation is Relation.NO_REMOTE:
@@ -132,10 +166,28 @@ def _apply(context: SyncContext, comparison: Comparison, force: bool) -> PullRes
             f"refused: {why}; back up first with `casman sync backup` "
             "(or use `casman sync sync --force` to replace it; a local safety copy is kept)",
         )
-    done = restore(context, newest.name, remote_backup=False)
+    guard = None if force else still_unchanged(comparison)
+    done = restore(context, newest.name, remote_backup=False, guard=guard)
     return PullResult(
         db_name, relation, f"downloaded {newest.name}", newest.name, done.local_safety_copy
     )
+
+
+def still_unchanged(comparison: Comparison) -> Guard | None:
+    """Refuse the fast-forward if anything was committed locally since the comparison."""
+    expected = comparison.local.fingerprint
+    if expected is None:
+        return None
+    db_name = comparison.db_name
+
+    def guard(conn: sqlite3.Connection) -> None:
+        if content_fingerprint(conn, db_name) != expected:
+            raise DatabaseChangedError(
+                f"{db_name} changed locally during the sync (a scan was recorded); it was "
+                "not replaced: run `casman sync sync` again"
+            )
+
+    return guard
 
 
 def _now(context: SyncContext) -> str:

@@ -1,9 +1,11 @@
 """``casman sync restore KEY``: the Litestream-style safe restore.
 
-Download to a temp file beside the database, verify SHA-256 against the metadata, run
-``PRAGMA integrity_check`` and the schema check, keep a local safety copy of the current
-database (and a remote one unless ``--no-backup``), then fsync and rename. Any failure
-before the rename leaves the current database byte for byte as it was.
+Download to a temp file beside the database (refusing anything larger than a limit before
+reading it), verify SHA-256 against the metadata, run ``PRAGMA integrity_check`` and the
+exact schema check, keep a local safety copy of the current database (and a remote one
+unless ``--no-backup``), then copy the rows into the live database in one transaction (see
+:mod:`casman.sync.install`). Any failure before that leaves the current database byte for
+byte as it was.
 """
 
 from __future__ import annotations
@@ -13,14 +15,25 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from casman.db.schema_check import check_candidate
 from casman.errors import CasmanError
+from casman.fileio import write_file
+from casman.storage.errors import ObjectTooLargeError
 from casman.sync.backup import backup_database
 from casman.sync.backup_keys import BackupKey, parse_backup_key
 from casman.sync.catalog import META_SHA256
 from casman.sync.context import SyncContext
-from casman.sync.install import install, is_readable, safety_copy
-from casman.sync.snapshot import check_database_file
+from casman.sync.install import (
+    Guard,
+    both,
+    file_fingerprint,
+    install,
+    is_readable,
+    safety_copy,
+    unchanged_since,
+)
 from casman.sync.state import SyncedVersion
+from casman.sync.verify import MAX_BACKUP_BYTES
 
 STAMP_FORMAT = "%Y%m%d_%H%M%S"
 log = logging.getLogger("casman.sync")
@@ -39,9 +52,19 @@ class RestoreResult:
     remote_safety_backup: str | None
 
 
-def download_verified(context: SyncContext, backup: BackupKey, temp: Path) -> tuple[str, int]:
-    """GET the backup into ``temp`` and check it; returns (sha256, record count)."""
-    body, info = context.storage.get(backup.key)
+@dataclass(frozen=True)
+class VerifiedDownload:
+    sha256: str
+    records: int
+    fingerprint: str
+
+
+def download_verified(context: SyncContext, backup: BackupKey, temp: Path) -> VerifiedDownload:
+    """GET the backup into ``temp`` and check it: checksum, integrity, exact schema."""
+    try:
+        body, info = context.storage.get(backup.key, max_bytes=MAX_BACKUP_BYTES)
+    except ObjectTooLargeError as error:
+        raise RestoreRefusedError(f"{backup.key} refused: {error}") from None
     expected = info.metadata.get(META_SHA256)
     if not expected:
         raise RestoreRefusedError(
@@ -53,32 +76,44 @@ def download_verified(context: SyncContext, backup: BackupKey, temp: Path) -> tu
             f"{backup.key} is corrupt: its SHA-256 is {actual[:12]}…, the metadata says "
             f"{expected[:12]}…; not restored, the current database is unchanged"
         )
-    with open(temp, "wb") as handle:
-        handle.write(body)
+    write_file(temp, body)
     try:
-        records = check_database_file(temp, backup.db_name)
+        records = check_candidate(temp, backup.db_name)
     except CasmanError as error:
         raise RestoreRefusedError(f"{backup.key} refused: {error}") from None
-    return actual, records
+    return VerifiedDownload(actual, records, file_fingerprint(temp, backup.db_name))
 
 
-def restore(context: SyncContext, key: str, *, remote_backup: bool = True) -> RestoreResult:
+def restore(
+    context: SyncContext, key: str, *, remote_backup: bool = True, guard: Guard | None = None
+) -> RestoreResult:
+    """Replace the local database by backup ``key`` after verifying it.
+
+    ``guard`` runs inside the install's write transaction (see :func:`install`).
+    """
     backup = parse_backup_key(key)
     db_name = backup.db_name
     current = context.db_path(db_name)
     stamp = context.clock().strftime(STAMP_FORMAT)
+    keep = context.safety_copies
     with context.temp_file(db_name, ".restore") as temp:
-        sha, records = download_verified(context, backup, temp)
-        log.info("downloaded and verified %s (sha256 %s, %d records)", backup.key, sha, records)
+        download = download_verified(context, backup, temp)
+        log.info(
+            "downloaded and verified %s (sha256 %s, %d records)",
+            backup.key,
+            download.sha256,
+            download.records,
+        )
         readable = is_readable(current)
         if remote_backup and current.exists() and not readable:
-            kept = safety_copy(context.database_dir, db_name, stamp, "unreadable")
+            kept = safety_copy(context.database_dir, db_name, stamp, "unreadable", keep)
             raise CasmanError(
                 f"the current {db_name} is unreadable, so it cannot be backed up remotely "
-                f"before the restore; its raw file is kept at {kept}; run again with "
-                "--no-backup to restore anyway"
+                f"before the restore; its raw file is kept at {kept.path if kept else '-'}; "
+                "run again with --no-backup to restore anyway"
             )
-        local_copy = safety_copy(context.database_dir, db_name, stamp, "before-restore")
+        kept = safety_copy(context.database_dir, db_name, stamp, "before-restore", keep)
+        local_copy = kept.path if kept else None
         remote_copy = None
         if remote_backup and readable:
             try:
@@ -92,11 +127,17 @@ def restore(context: SyncContext, key: str, *, remote_backup: bool = True) -> Re
                     f"copy is at {local_copy})"
                 ) from None
             remote_copy = made.key or made.unchanged_since
-        install(temp, context.database_dir, db_name, stamp)
+        install(temp, context.database_dir, db_name, both(unchanged_since(kept, db_name), guard))
     context.state.record(
         context.backend,
         db_name,
-        SyncedVersion(sha256=sha, key=backup.key, synced_at=stamp, operation="restore"),
+        SyncedVersion(
+            sha256=download.sha256,
+            key=backup.key,
+            synced_at=stamp,
+            operation="restore",
+            fingerprint=download.fingerprint,
+        ),
     )
     context.record_event("restore")
-    return RestoreResult(backup.key, db_name, records, local_copy, remote_copy)
+    return RestoreResult(backup.key, db_name, download.records, local_copy, remote_copy)

@@ -13,7 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from casman.db.schema import REQUIRED_TABLES, SCHEMA_VERSION
+from casman.db.fingerprint import content_fingerprint
+from casman.db.schema_check import count_records
 from casman.errors import CasmanError
 from casman.fileio import fsync_file
 
@@ -26,12 +27,33 @@ class SnapshotError(CasmanError):
 
 @dataclass(frozen=True)
 class Snapshot:
+    """A consistent copy: ``sha256`` identifies its bytes, ``fingerprint`` its rows."""
+
     path: Path | None
     sha256: str
     size: int
     records: int
+    fingerprint: str
     content_md5: str = ""
     body: bytes | None = None
+
+
+ROLLBACK_JOURNAL = 1
+"""File format bytes 18–19: 1 = rollback journal, 2 = WAL (SQLite's file format §1.3.3)."""
+
+
+def without_wal_flag(body: bytes) -> bytes:
+    """The snapshot marked as a rollback-journal file, as ``journal_mode=DELETE`` would.
+
+    A copy of a WAL database keeps the WAL flag, and SQLite then needs to create ``-wal``
+    and ``-shm`` files to open it, which fails on read-only media (a backup on a NAS or a
+    write-protected stick). The copy has no WAL content, so clearing the flag is exact.
+    """
+    if len(body) < 20 or body[18:20] == bytes([ROLLBACK_JOURNAL, ROLLBACK_JOURNAL]):
+        return body
+    patched = bytearray(body)
+    patched[18] = patched[19] = ROLLBACK_JOURNAL
+    return bytes(patched)
 
 
 def digests(body: bytes) -> tuple[str, str]:
@@ -60,16 +82,6 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
 
-def count_records(conn: sqlite3.Connection) -> int:
-    tables = [
-        row[0]
-        for row in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-        )
-    ]
-    return sum(conn.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0] for t in tables)
-
-
 def take_snapshot(source: Path, destination: Path) -> Snapshot:
     """Copy ``source`` consistently into ``destination`` (a fresh file, fsynced)."""
     if not source.is_file():
@@ -80,7 +92,9 @@ def take_snapshot(source: Path, destination: Path) -> Snapshot:
             writer = sqlite3.connect(destination)
             try:
                 reader.backup(writer)
-                records = count_records(writer)
+                records = count_records(writer, source.name)
+                fingerprint = content_fingerprint(writer, source.name)
+                writer.execute("PRAGMA journal_mode = DELETE")
             finally:
                 writer.close()
         finally:
@@ -88,7 +102,8 @@ def take_snapshot(source: Path, destination: Path) -> Snapshot:
     except sqlite3.DatabaseError as error:
         raise SnapshotError(f"cannot read {source}: {error}") from None
     fsync_file(destination)
-    return Snapshot(destination, sha256_of(destination), destination.stat().st_size, records)
+    size = destination.stat().st_size
+    return Snapshot(destination, sha256_of(destination), size, records, fingerprint)
 
 
 def snapshot_in_memory(source: Path) -> Snapshot:
@@ -105,8 +120,9 @@ def snapshot_in_memory(source: Path) -> Snapshot:
             memory = sqlite3.connect(":memory:")
             try:
                 reader.backup(memory)
-                records = count_records(memory)
-                body = memory.serialize()
+                records = count_records(memory, source.name)
+                fingerprint = content_fingerprint(memory, source.name)
+                body = without_wal_flag(memory.serialize())
             finally:
                 memory.close()
         finally:
@@ -114,38 +130,7 @@ def snapshot_in_memory(source: Path) -> Snapshot:
     except sqlite3.DatabaseError as error:
         raise SnapshotError(f"cannot read {source}: {error}") from None
     sha256, md5 = digests(body)
-    return Snapshot(None, sha256, len(body), records, md5, body)
-
-
-def check_database_file(path: Path, db_name: str) -> int:
-    """Integrity check and schema check of a downloaded file; returns its record count."""
-    try:
-        conn = _read_only(path)
-    except sqlite3.DatabaseError as error:
-        raise SnapshotError(f"the backup is not a SQLite database ({error})") from None
-    try:
-        result = conn.execute("PRAGMA integrity_check").fetchall()
-        if [row[0] for row in result] != ["ok"]:
-            raise SnapshotError(f"the backup fails PRAGMA integrity_check: {result[0][0]}")
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise SnapshotError(
-                f"the backup has schema version {version}, newer than this casman; upgrade casman"
-            )
-        tables = {
-            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-        }
-        missing = REQUIRED_TABLES[db_name] - tables
-        if missing:
-            raise SnapshotError(
-                f"the backup is not a {db_name} database (missing table(s) "
-                f"{', '.join(sorted(missing))})"
-            )
-        return count_records(conn)
-    except sqlite3.DatabaseError as error:
-        raise SnapshotError(f"the backup is damaged: {error}") from None
-    finally:
-        conn.close()
+    return Snapshot(None, sha256, len(body), records, fingerprint, md5, body)
 
 
 def remove_quietly(path: Path) -> None:

@@ -20,10 +20,18 @@ STATE_FILE = ".casman_sync_state.json"
 
 @dataclass(frozen=True)
 class SyncedVersion:
+    """The stored version the local database was last equal to.
+
+    ``sha256`` identifies the stored object's bytes; ``fingerprint`` the rows the local
+    database held at that moment (None in state written by casman 0.1, which compared
+    snapshot checksums instead).
+    """
+
     sha256: str
     key: str
     synced_at: str
     operation: str
+    fingerprint: str | None = None
 
 
 class SyncState:

@@ -89,9 +89,8 @@ def status(context: SyncContext) -> StatusReport:
     for db_name in DATABASE_NAMES:
         comparison = None
         if listing is not None:
-            newest = next((e for e in listing if e.key.db_name == db_name), None)
             try:
-                comparison = compare(context, db_name, newest)
+                comparison = compare(context, db_name, listing)
             except CasmanError as error:
                 report.error = str(error)
         report.databases.append(_database_status(context, comparison, db_name))
