@@ -104,7 +104,8 @@ def panel_field(page: Any, field: str, pol: str | None = None) -> str:
 
 def no_horizontal_overflow(page: Any) -> bool:
     width: int = page.evaluate("document.documentElement.scrollWidth")
-    return width <= page.viewport_size["width"]
+    viewport: int = page.viewport_size["width"]
+    return width <= viewport
 
 
 @pytest.mark.parametrize("path", ["/", "/chains", "/grid", "/snap"])
@@ -203,3 +204,48 @@ def test_error_page_in_browser(page: Any, base_url: str) -> None:
     assert "packet index 999" in page.locator("#error-message").inner_text()
     shot(page, "error")
     page.console_errors.clear()  # the browser logs the 400 itself; that is the point here
+
+
+def test_chains_board_search_shows_ports_not_connected(page: Any, base_url: str) -> None:
+    response = page.goto(base_url + "/chains?q=SNAP1B")
+    assert response.status == 200
+    message = page.locator("#chains-message")
+    assert message.get_attribute("data-state") == "not-connected"
+    assert "none of its 12 ports is connected" in message.inner_text()
+    ports = page.locator("#board-ports li.port-row")
+    assert ports.count() == 12
+    assert page.locator('#board-ports li[data-connected="yes"]').count() == 0
+    assert no_horizontal_overflow(page)
+    shot(page, "chains-board-not-connected")
+    page.goto(base_url + "/chains?q=SNAP1A04")
+    match = page.locator('#board-ports li.match[data-port-name="SNAP1A04"]')
+    assert match.count() == 1 and "not connected" in match.inner_text()
+    connected = page.locator('#board-ports li[data-port-name="SNAP1A05"]')
+    assert connected.get_attribute("data-connected") == "yes"
+    connected.locator("a").click()
+    page.wait_for_url("**/chains?q=BAC00001P1")
+    assert page.locator("li.chain").count() == 1
+
+
+def test_rebound_name_is_refused_in_the_browser(browser: Any, base_url: str) -> None:
+    """DNS rebinding for real: a browser that resolves a foreign name to 127.0.0.1.
+
+    Chromium's host resolver rules stand in for the attacker's DNS; the browser sends
+    ``Host: rebound.test:PORT`` as it would after a rebinding, and must get the 400 page.
+    """
+    port = base_url.rsplit(":", 1)[1]
+    rules = "--host-resolver-rules=MAP rebound.test 127.0.0.1"
+    rebound = browser.browser_type.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, rules]
+    )
+    try:
+        tab = rebound.new_page()
+        response = tab.goto(f"http://rebound.test:{port}/chains")
+        assert response.status == 400
+        assert "--allow-host rebound.test" in tab.locator("#error-message").inner_text()
+        assert tab.locator("li.chain").count() == 0
+        api = tab.goto(f"http://rebound.test:{port}/api/chains")
+        assert api.status == 400 and "chains" not in api.json()
+        assert tab.goto(f"{base_url}/api/chains").status == 200  # the real name still works
+    finally:
+        rebound.close()

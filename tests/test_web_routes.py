@@ -147,7 +147,100 @@ def test_chain_search_by_any_part_number(client: FlaskClient, query: str, heads:
 def test_chain_search_for_a_known_but_unconnected_part(client: FlaskClient) -> None:
     data = get_json(client, "/api/chains?q=BAC00003P2")
     assert data["chains"] == []
+    assert data["connected"] is False
     assert "not connected" in data["message"]
+    assert data["board"] is None
+
+
+def test_chain_search_without_query_has_no_connected_state(client: FlaskClient) -> None:
+    data = get_json(client, "/api/chains")
+    assert data["connected"] is None and data["board"] is None and data["message"] is None
+
+
+def _board_html(html: str) -> dict[str, str]:
+    """Port name → data-connected of the board listing on the chains page."""
+    return dict(re.findall(r'data-port-name="(SNAP\w+)" data-connected="(yes|no)"', html))
+
+
+def test_configured_board_without_chains_is_not_connected_not_404(client: FlaskClient) -> None:
+    data = get_json(client, "/api/chains?q=SNAP1B")
+    assert data["chains"] == [] and data["count"] == 0
+    assert data["connected"] is False
+    assert data["message"] == "board SNAP1B is configured and none of its 12 ports is connected"
+    board = data["board"]
+    assert board["board"] == "SNAP1B" and board["configured"] is True
+    assert board["config"]["serial_number"] == "148"
+    assert board["connected_ports"] == 0
+    assert [port["snap_port_name"] for port in board["ports"]] == [
+        f"SNAP1B{n:02d}" for n in range(12)
+    ]
+    assert all(port["connected"] is False for port in board["ports"])
+    # SNAP1B03 was connected once and disconnected: listed like the others, not connected
+    assert board["ports"][3]["connected_from"] is None
+    response = client.get("/chains?q=snap1b")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'id="chains-message"\n  data-state="not-connected"' in html
+    assert "none of its 12 ports is connected" in html
+    assert 'id="board-ports" data-board="SNAP1B"' in html
+    assert _board_html(html) == {f"SNAP1B{n:02d}": "no" for n in range(12)}
+
+
+def test_board_search_lists_which_ports_are_connected(client: FlaskClient) -> None:
+    data = get_json(client, "/api/chains?q=SNAP1A")
+    assert data["connected"] is True and data["message"] is None
+    assert [chain["parts"][0] for chain in data["chains"]] == ["ANT00001P1"]
+    board = data["board"]
+    assert board["connected_ports"] == 1
+    assert [port["port"] for port in board["ports"] if port["connected"]] == [5]
+    assert board["ports"][5]["connected_from"] == "BAC00001P1"
+    assert board["ports"][5]["packet_index"] == 5
+    html = client.get("/chains?q=SNAP1A").get_data(as_text=True)
+    ports = _board_html(html)
+    assert ports["SNAP1A05"] == "yes"
+    assert [name for name, state in ports.items() if state == "yes"] == ["SNAP1A05"]
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("SNAP1A04", "SNAP1A04"),  # a valid port never used: no parts row at all
+        ("SNAP010104", "SNAP1A04"),  # the same in canonical form
+        ("snap1b03", "SNAP1B03"),  # used once, disconnected: has a parts row
+    ],
+)
+def test_unconnected_snap_port_is_not_connected_not_404(
+    client: FlaskClient, query: str, name: str
+) -> None:
+    data = get_json(client, f"/api/chains?q={query}")
+    assert data["chains"] == []
+    assert data["connected"] is False
+    assert data["message"] == f"{name} is not connected to anything"
+    assert data["snap_port"] == name
+    assert data["board"]["board"] == name[:6]
+    port = next(p for p in data["board"]["ports"] if p["snap_port_name"] == name)
+    assert port["connected"] is False
+    response = client.get(f"/chains?q={query}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'data-state="not-connected"' in html
+    assert re.search(rf'class="port-row free match"\s+data-port-name="{name}"', html)
+
+
+def test_port_of_an_unconfigured_board_says_so(client: FlaskClient) -> None:
+    data = get_json(client, "/api/chains?q=SNAP4J03")
+    assert data["connected"] is False
+    assert (
+        data["message"] == "SNAP4J03 is not connected to anything; board SNAP4J is not configured"
+    )
+    assert data["board"]["configured"] is False
+
+
+def test_unconfigured_board_with_a_chain_is_listed(client: FlaskClient) -> None:
+    data = get_json(client, "/api/chains?q=SNAP4K")
+    assert [chain["parts"][0] for chain in data["chains"]] == ["ANT00002P2"]
+    assert data["board"]["configured"] is False
+    assert [port["port"] for port in data["board"]["ports"] if port["connected"]] == [11]
 
 
 def test_grid_layout_rows_north_to_south(client: FlaskClient) -> None:
@@ -313,6 +406,13 @@ def test_snap_page_has_every_board_and_port(client: FlaskClient, database: Path)
         ("/api/board/SNAP4J", 404, "not configured"),
         ("/api/chains?q=XYZ", 400, ""),
         ("/api/chains?q=LNA00099P1", 404, "not known"),
+        ("/api/chains?q=LNA00099", 404, "not known"),
+        ("/api/chains?q=SNAP4J", 404, "not configured"),
+        ("/api/chains?q=SNAP1Z", 400, "slot Z"),
+        ("/api/chains?q=SNAP5A", 400, "chassis"),
+        ("/api/chains?q=SNAP1A12", 400, "port 12"),
+        ("/api/chains?q=SNAP1L04", 400, "slot L"),
+        ("/api/chains?q=LNA00001P3", 400, ""),
         ("/api/grid?q=999", 400, "packet index 999"),
         ("/api/grid?q=528", 400, "out of range"),
         ("/api/grid?q=12", 404, "nothing is connected"),
@@ -332,6 +432,7 @@ def test_bad_requests_get_json_errors(
     data = get_json(client, url, status)
     assert set(data) == {"error", "status"} and data["status"] == status
     assert needle in data["error"]
+    assert "\n" not in data["error"] and "Traceback" not in data["error"]
 
 
 @pytest.mark.parametrize(
@@ -342,6 +443,8 @@ def test_bad_requests_get_json_errors(
         ("/grid?q=ANT00099", 404),
         ("/chains?q=XYZ", 400),
         ("/chains?q=LNA00099P1", 404),
+        ("/chains?q=SNAP4J", 404),
+        ("/chains?q=SNAP1A99", 400),
         ("/nowhere", 404),
         ("/chains?format=xml", 400),
     ],

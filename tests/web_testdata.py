@@ -12,6 +12,8 @@ What the tests can rely on (board values come from examples/data/snap_boards.csv
 - ANT00002 at CC000E01: P1 stops at CXS00002P1 (incomplete); P2 → SNAP4K11, a board that
   is not configured
 - LNA00003P2 → CXL00003P2 is a legacy link that skips COAXSHORT (a rule violation)
+- BAC00003P2 was connected to SNAP1B03 and disconnected again: the port has a ``parts`` row
+  but no chain, and board SNAP1B (configured) has no connected port at all
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import itertools
 import sqlite3
 from pathlib import Path
 
-from casman.db.assembly import connect
+from casman.db.assembly import connect, disconnect
 from casman.db.connection import open_databases
 from casman.db.parts import add_parts
 from casman.db.positions import assign, load_coordinates
@@ -62,6 +64,8 @@ def build_web_database(directory: Path) -> Path:
             " connection_status) VALUES ('LNA00003P2', 'LNA', 'P2', '2024-01-01T00:00:00Z',"
             " 'CXL00003P2', 'COAXLONG', 'P2', '2024-01-01T00:00:00Z', 'connected')"
         )
+        connect(conn, parse_part("BAC00003P2"), parse_part("SNAP1B03"))
+        disconnect(conn, parse_part("BAC00003P2"), parse_part("SNAP1B03"))
         assign(conn, "ANT00001", parse_grid_code("CN002E03"))
         assign(conn, "ANT00002", parse_grid_code("CC000E01"))
         assign(conn, "ANT00003", parse_grid_code("CS021E06"))

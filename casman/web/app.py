@@ -1,27 +1,33 @@
 """The read-only web views: chains, the core grid and SNAP ports, as HTML and JSON.
 
-Each request opens its own connection (``open_databases``) and closes it at the end, so the
-app never holds a database open between requests and sees every scan as soon as it is
-committed. Nothing here writes. User mistakes (a malformed grid code, an unknown part, a
-packet index out of range) are :class:`~casman.errors.CasmanError` subclasses and become a
-400 or 404 page or ``{"error": ...}``, never a 500.
+Each request opens its own read-only connection (:func:`~casman.db.readonly.open_read_only`)
+and closes it at the end, so the app never holds a database open between requests, sees
+every scan as soon as it is committed, never takes the write lock a technician's scan
+needs, and creates nothing: pointed at an empty or missing directory it answers 503 naming
+the directory. Requests whose ``Host`` is not one of the names the view is served under
+are refused with 400 before anything else runs (see :mod:`casman.web.hosts`). User
+mistakes (a malformed grid code, an unknown part, a packet index out of range) are
+:class:`~casman.errors.CasmanError` subclasses and become a 400 or 404 page or
+``{"error": ...}``, never a 500.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from casman.db.connection import DatabaseFileError, open_databases
+from casman.db.connection import DatabaseFileError
+from casman.db.readonly import open_read_only
 from casman.domain.errors import DomainError
 from casman.domain.grid import ArrayGeometry
 from casman.errors import CasmanError
 from casman.web import views
+from casman.web.hosts import host_name, refusal, served_host_names
 
 PAGES = (
     ("chains", "Chains", "Every signal chain ANTENNA → … → SNAP port, searchable by part."),
@@ -36,9 +42,7 @@ def _wants_json() -> bool:
 
 def _conn() -> sqlite3.Connection:
     if "casman_conn" not in g:
-        from flask import current_app
-
-        g.casman_conn = open_databases(current_app.config["CASMAN_DATABASE_DIR"], create=False)
+        g.casman_conn = open_read_only(current_app.config["CASMAN_DATABASE_DIR"])
     conn: sqlite3.Connection = g.casman_conn
     return conn
 
@@ -87,6 +91,17 @@ def _register_errors(app: Flask) -> None:
         return _error_response(
             503, f"database problem: {error}; check the database directory or restore a backup"
         )
+
+
+def _check_host() -> tuple[Any, int] | None:
+    """Refuse a request whose ``Host`` is not a name this view is served under (400).
+
+    Runs before every view, static files included, and before any database is opened.
+    """
+    allowed: frozenset[str] = current_app.config["CASMAN_ALLOWED_HOSTS"]
+    if host_name(request.host) in allowed:
+        return None
+    return _error_response(400, refusal(request.host))
 
 
 def _security_headers(response: Response) -> Response:
@@ -147,16 +162,27 @@ def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
     route("/api/board/<path:name>", "api_board", api_board)
 
 
-def create_app(database_dir: Path, *, geometry: ArrayGeometry | None = None) -> Flask:
+def create_app(
+    database_dir: Path,
+    *,
+    geometry: ArrayGeometry | None = None,
+    bind: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+) -> Flask:
     """The Flask app over the databases in ``database_dir``.
 
     ``geometry`` is the configured shape of core array C (``grid.arrays.C`` in
     config.yaml); without it the grid's shape comes from the loaded grid positions.
+    The app answers to the loopback names, to ``bind`` (the address the server listens
+    on) unless it is a wildcard like ``0.0.0.0``, and to each of ``allowed_hosts``;
+    a name that is not a host name raises ``ValueError``.
     """
     app = Flask(__name__)
     app.config["CASMAN_DATABASE_DIR"] = Path(database_dir)
+    app.config["CASMAN_ALLOWED_HOSTS"] = served_host_names(bind, allowed_hosts)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.before_request(_check_host)
     app.teardown_appcontext(_close_conn)
     app.after_request(_security_headers)
     _register_errors(app)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from casman.db.assembly import ActiveLinks, active_links
 from casman.db.chains import Chain, all_chains, chain_through
 from casman.db.lookups import antenna_report, board_info, board_report, chain_info, port_info
+from casman.db.parts import part_exists
 from casman.db.positions import (
     AntennaPosition,
     all_coordinates,
@@ -38,6 +40,7 @@ from casman.domain.snap import (
     SLOT_LETTERS,
     SnapBoard,
     SnapBoardId,
+    SnapPort,
     parse_board,
     port_for_packet_index,
 )
@@ -63,21 +66,73 @@ def clean_query(text: str | None) -> str:
 
 
 def _part_exists(conn: sqlite3.Connection, numbers: Iterable[str]) -> bool:
-    wanted = list(numbers)
-    marks = ", ".join("?" for _ in wanted)
-    row = conn.execute(f"SELECT 1 FROM parts WHERE part_number IN ({marks})", wanted).fetchone()
-    return row is not None
+    """Whether any of ``numbers`` has a ``parts`` row (the query lives in casman.db)."""
+    return any(part_exists(conn, number) for number in numbers)
 
 
-def _query_parts(query: str) -> set[str]:
+@dataclass(frozen=True)
+class ChainQuery:
+    """What a chain search names: its part numbers and, for SNAP searches, the board/port."""
+
+    parts: frozenset[str]
+    board: SnapBoardId | None = None
+    port: SnapPort | None = None
+
+
+def parse_chain_query(query: str) -> ChainQuery:
     """The part numbers a chain search means: ``LNA00001`` is both polarizations,
-    ``SNAP1A`` all 12 ports of the board, ``SNAP1A05`` the canonical ``SNAP010105``."""
+    ``SNAP1A`` all 12 ports of the board, ``SNAP1A05`` the canonical ``SNAP010105``.
+
+    Malformed text raises the domain's own error (a 400 with its one-line reason)."""
     if _BASE_NUMBER.match(query):
-        return {query + "P1", query + "P2"}
+        return ChainQuery(frozenset({query + "P1", query + "P2"}))
     if _BOARD_NAME.match(query):
         board = parse_board(query)
-        return {board.port(number).part_number for number in range(PORTS_PER_BOARD)}
-    return {parse_part(query).part_number}
+        ports = frozenset(board.port(number).part_number for number in range(PORTS_PER_BOARD))
+        return ChainQuery(ports, board=board)
+    part = parse_part(query)
+    if isinstance(part, SnapPort):
+        return ChainQuery(frozenset({part.part_number}), board=part.board, port=part)
+    return ChainQuery(frozenset({part.part_number}))
+
+
+def _board_ports(conn: sqlite3.Connection, board_id: SnapBoardId) -> dict[str, Any]:
+    """``board_report`` with an explicit ``connected`` per port and a count, for the search."""
+    report = board_report(conn, board_id)
+    ports = [{**port, "connected": port["connected_from"] is not None} for port in report["ports"]]
+    return {
+        **report,
+        "ports": ports,
+        "connected_ports": sum(1 for port in ports if port["connected"]),
+    }
+
+
+def _not_connected_message(
+    conn: sqlite3.Connection, cleaned: str, search: ChainQuery, board: dict[str, Any] | None
+) -> str:
+    """Why a well-formed search found no chain; NotFoundError when it names nothing known.
+
+    A SNAP port is known whenever its chassis, slot and port are valid (DESIGN.md §3,
+    rule 4: its ``parts`` row only appears on first use), so it is never a 404. A board is
+    known when it is configured or one of its ports was ever used; other parts must exist.
+    """
+    if search.port is not None and board is not None:
+        unconfigured = "" if board["configured"] else f"; board {board['board']} is not configured"
+        return f"{search.port.field_name} is not connected to anything{unconfigured}"
+    if search.board is not None and board is not None:
+        if not board["configured"] and not _part_exists(conn, search.parts):
+            raise NotFoundError(
+                f"board {board['board']} is not configured and none of its ports has ever "
+                "been connected; check the chassis and slot"
+            )
+        configured = "configured" if board["configured"] else "not configured"
+        return (
+            f"board {board['board']} is {configured} and none of its "
+            f"{PORTS_PER_BOARD} ports is connected"
+        )
+    if not _part_exists(conn, search.parts):
+        raise NotFoundError(f"part {cleaned} is not known; check the number")
+    return f"{cleaned} is not connected to anything"
 
 
 def _chain_row(chain: Chain) -> dict[str, Any]:
@@ -94,21 +149,32 @@ def _polarization(chain: Chain) -> str | None:
 
 
 def chains_page(conn: sqlite3.Connection, query: str | None) -> dict[str, Any]:
-    """Every chain, or those through the searched part(s), with their SNAP port details."""
+    """Every chain, or those through the searched part(s), with their SNAP port details.
+
+    ``connected`` is ``None`` without a search, else whether any chain runs through what
+    was searched; a known part, port or board with no chain is a normal answer (200 with
+    ``connected: false`` and a ``message``), not an error. A search for a board or a SNAP
+    port also carries ``board``: its 12 ports and which of them are connected.
+    """
     cleaned = clean_query(query)
     chains = all_chains(conn)
-    wanted = _query_parts(cleaned) if cleaned else None
     message = None
-    if wanted is not None:
-        chains = [chain for chain in chains if wanted.intersection(chain.parts)]
+    connected = None
+    board = None
+    search = parse_chain_query(cleaned) if cleaned else None
+    if search is not None:
+        chains = [chain for chain in chains if search.parts.intersection(chain.parts)]
+        board = _board_ports(conn, search.board) if search.board is not None else None
+        connected = bool(chains)
         if not chains:
-            if not _part_exists(conn, wanted):
-                raise NotFoundError(f"part {cleaned} is not known; check the number")
-            message = f"{cleaned} is not connected to anything"
+            message = _not_connected_message(conn, cleaned, search, board)
     rows = [_chain_row(chain) for chain in chains]
     return {
         "query": cleaned,
+        "connected": connected,
         "message": message,
+        "snap_port": search.port.field_name if search and search.port else None,
+        "board": board,
         "count": len(rows),
         "complete": sum(1 for row in rows if row["complete"]),
         "with_problems": sum(1 for row in rows if row["problems"]),
