@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from casman.db.connection import inaccessible
 from tests.conftest import SNAP_CSV, Casman, add_all_types, build_chain, fingerprint
 
 BAD_COMMANDS = [
@@ -120,3 +127,117 @@ def test_unreadable_database_file_is_one_line(casman: Casman) -> None:
     result = casman.fails("parts", "list")
     assert "not a readable SQLite database" in result.stderr
     assert (casman.directory / "assembled_casm.db").read_bytes() == b"garbage" * 1000
+
+
+@contextmanager
+def _read_only(path: Path) -> Iterator[None]:
+    """Make ``path`` (a file or folder) inaccessible for this process, then restore it.
+
+    chmod does that for a normal user. Tests usually run as root here, where chmod blocks
+    nothing, so the immutable flag (chattr +i) is used instead; it stops root too. Where
+    neither works the test is skipped, saying why.
+    """
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~0o222)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        pytest.skip("running as root, where chmod does not stop writes, and no chattr")
+    done = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"running as root and this filesystem has no immutable flag: {done.stderr}")
+    try:
+        yield
+    finally:
+        subprocess.run([chattr, "-i", str(path)], check=True)
+
+
+def test_read_only_database_file_is_not_called_damaged(populated: Casman) -> None:
+    """A healthy parts.db the user may not write: reading works, writing says why not.
+
+    It used to be "database problem: attempt to write a readonly database; … restore a
+    backup", sending the user to restore a file that is fine.
+    """
+    parts_db = populated.directory / "parts.db"
+    before = parts_db.read_bytes()
+    with _read_only(parts_db):
+        listed = populated.ok("parts", "list")
+        assert "ANT00001P1" in listed.output
+        result = populated.fails("parts", "add", "ANTENNA", "1", "1")
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"Error: cannot write to {parts_db} (permission denied); check its permissions"
+    ]
+    assert parts_db.read_bytes() == before
+
+
+def test_read_only_database_folder_is_not_called_damaged(populated: Casman) -> None:
+    """A read-only folder: SQLite cannot create the -wal/-shm files a WAL database needs
+    even to read, and the old message called the file "not a readable SQLite database"."""
+    folder = populated.directory
+    assert not list(folder.glob("*-wal")), "the previous command left a WAL file"
+    before = fingerprint(folder)
+    with _read_only(folder):
+        result = populated.fails("parts", "list")
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: cannot write to folder {folder} (")
+    assert "check its permissions" in lines[0] and "restore" not in lines[0]
+    assert fingerprint(folder) == before
+
+
+def test_sqlite_readonly_error_maps_to_cannot_write(tmp_path: Path) -> None:
+    """The mapping itself, with the very error SQLite gives for a read-only database, so it
+    is tested even where the filesystem cannot be made read-only for root."""
+    path = tmp_path / "parts.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.close()
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        with pytest.raises(sqlite3.OperationalError) as caught:
+            conn.execute("INSERT INTO t VALUES (1)")
+    finally:
+        conn.close()
+    error = caught.value
+    assert str(error) == "attempt to write a readonly database"
+    mapped = inaccessible([path], error)
+    assert mapped is not None and str(mapped).startswith(f"cannot write to {path} (")
+    assert "restore" not in str(mapped)
+    damaged = sqlite3.DatabaseError("file is not a database")
+    damaged.sqlite_errorcode = 26  # SQLITE_NOTADB: damage keeps the restore advice
+    assert inaccessible([path], damaged) is None
+
+
+def test_inaccessible_names_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "parts.db"
+    path.write_bytes(b"")
+    error = sqlite3.OperationalError("attempt to write a readonly database")
+    error.sqlite_errorcode = 8
+    real_access = os.access
+
+    def access(blocked_mode: int) -> None:
+        monkeypatch.setattr(
+            os,
+            "access",
+            lambda p, m: not (Path(p) == path and m == blocked_mode) and real_access(p, m),
+        )
+
+    access(os.W_OK)
+    mapped = inaccessible([path], error)
+    assert str(mapped) == f"cannot write to {path} (permission denied); check its permissions"
+    cantopen = sqlite3.OperationalError("unable to open database file")
+    cantopen.sqlite_errorcode = 14
+    access(os.R_OK)
+    mapped = inaccessible([path], cantopen)
+    assert str(mapped) == f"cannot read {path} (permission denied); check its permissions"
+    access(os.W_OK)
+
+    class ReadOnlyMount:
+        f_flag = os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda folder: ReadOnlyMount())
+    mapped = inaccessible([path], error)
+    assert str(mapped) == (f"cannot write to {path} (read-only file system); check its permissions")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import errno
 import math
+import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from casman.generate import (
     parse_spacings,
     snap_csv_text,
 )
+from casman.userfiles import output_target, write_output
 from tests.conftest import GRID_CSV, SNAP_CSV, Casman
 
 REFERENCE = (37.234286, -118.283416, 1183.81)
@@ -229,3 +233,126 @@ def test_cli_generate_snap_csv_then_load(casman: Casman, tmp_path: Path) -> None
     assert len(out.read_text().splitlines()) == 45
     casman.fails("snap", "generate-csv", "--chassis", "5", "--output", str(out), code=2)
     casman.fails("snap", "generate-csv", "--output", str(tmp_path / "no" / "such.csv"))
+
+
+# Every command that writes a user-named output, given its --output path.
+GRID_ARGS = ("--reference-lat", "37.234286", "--reference-lon", "-118.283416")
+WRITERS: dict[str, tuple[str, ...]] = {
+    "generate-coordinates": (
+        "antenna",
+        "generate-coordinates",
+        *GRID_ARGS,
+        "--reference-height",
+        "1183.81",
+    ),
+    "snap-generate-csv": ("snap", "generate-csv"),
+    "antenna-plot": ("antenna", "plot", "--csv", str(GRID_CSV)),
+}
+
+
+def _one_line_refusal(casman: Casman, *args: str, code: int = 1) -> str:
+    result = casman.fails(*args, code=code)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert result.stdout == ""
+    return lines[0]
+
+
+def _no_temp_files(folder: Path) -> None:
+    assert not [path.name for path in folder.iterdir() if path.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=str)
+@pytest.mark.parametrize("force", [True, False], ids=["force", "no-force"])
+def test_a_fifo_output_is_never_replaced(
+    casman: Casman, tmp_path: Path, writer: str, force: bool
+) -> None:
+    """``--output`` naming a FIFO (as root, the same code replaced a device node)."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    target = tmp_path / "out.pipe"
+    os.mkfifo(target)
+    flags = ("--force",) if force else ()
+    line = _one_line_refusal(casman, *WRITERS[writer], "--output", str(target), *flags)
+    assert "is a FIFO (named pipe), not a regular file" in line
+    assert stat.S_ISFIFO(os.lstat(target).st_mode)
+    _no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=str)
+def test_a_symlink_to_a_fifo_is_refused_too(casman: Casman, tmp_path: Path, writer: str) -> None:
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this platform")
+    fifo = tmp_path / "real.pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "out.csv"
+    link.symlink_to(fifo)
+    line = _one_line_refusal(casman, *WRITERS[writer], "--output", str(link), "--force")
+    assert "through the symbolic link" in line and "FIFO" in line
+    assert link.is_symlink() and stat.S_ISFIFO(os.stat(link).st_mode)
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=str)
+def test_a_directory_output_is_refused(casman: Casman, tmp_path: Path, writer: str) -> None:
+    folder = tmp_path / "out.csv"
+    folder.mkdir()
+    (folder / "keep").write_text("kept")
+    line = _one_line_refusal(casman, *WRITERS[writer], "--output", str(folder), "--force", code=2)
+    assert "is a directory" in line
+    assert (folder / "keep").read_text() == "kept"
+
+
+def test_output_target_refuses_special_files_directly(tmp_path: Path) -> None:
+    """The shared check itself, for a directory (which click's option type hides from it)
+    and a symlink to one; a symlink to a regular file is followed and the link kept."""
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for force in (True, False):
+        with pytest.raises(CasmanError, match="is a directory, not a regular file"):
+            output_target(folder, force=force)
+    link = tmp_path / "link"
+    link.symlink_to(folder)
+    with pytest.raises(CasmanError, match="through the symbolic link"):
+        output_target(link, force=True)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    with pytest.raises(CasmanError, match="which does not exist"):
+        output_target(dangling, force=True)
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    to_real = tmp_path / "to_real.csv"
+    to_real.symlink_to(real)
+    write_output(to_real, "new", force=True)
+    assert to_real.is_symlink() and real.read_text() == "new"
+    assert output_target(tmp_path / "fresh.csv", force=False) == tmp_path / "fresh.csv"
+
+
+@pytest.mark.parametrize("writer", WRITERS, ids=str)
+@pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"), None])
+def test_a_failed_write_leaves_no_temp_file_and_the_old_output(
+    casman: Casman,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    writer: str,
+    failure: OSError | None,
+) -> None:
+    """Disk full (or Ctrl-C) while the output is written: the old file is intact and the
+    temp file beside it is gone."""
+    target = tmp_path / "out.file"
+    target.write_text("previous")
+    raised: BaseException = failure if failure is not None else KeyboardInterrupt()
+
+    def fail(fd: int) -> None:
+        raise raised
+
+    monkeypatch.setattr(os, "fsync", fail)
+    result = casman.fails(
+        *WRITERS[writer],
+        "--output",
+        str(target),
+        "--force",
+    )
+    expected = "No space left on device" if failure is not None else "aborted"
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert target.read_text() == "previous"
+    _no_temp_files(tmp_path)

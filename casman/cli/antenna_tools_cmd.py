@@ -6,12 +6,9 @@ Kept apart from ``antenna_cmd`` so matplotlib is imported only when a picture is
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
-import os
 import statistics
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -21,51 +18,10 @@ from typing import Any
 import click
 
 from casman.errors import CasmanError
+from casman.userfiles import output_target, write_output
 
 DEFAULT_PLOT = "grid_positions.png"
 DEFAULT_COORDINATES = "grid_positions.csv"
-
-
-def write_output(path: Path, content: str | bytes, *, force: bool) -> None:
-    """Write a whole file or nothing: temp file in the same folder, fsync, then rename.
-
-    Without ``force`` the final step is a hard link, which fails atomically if the name was
-    taken meanwhile, so an existing file is never clobbered by accident.
-    """
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise CasmanError(f"cannot write {path}: folder {folder} does not exist")
-    if path.exists() and not force:
-        raise CasmanError(f"{path} already exists; use --force to overwrite it")
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    temp = Path(temp_name)
-    try:
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if force:
-            os.replace(temp, path)
-        else:
-            try:
-                os.link(temp, path)
-            except FileExistsError:
-                raise CasmanError(f"{path} already exists; use --force to overwrite it") from None
-            except OSError:  # no hard links on this filesystem
-                os.replace(temp, path)
-    except OSError as error:
-        raise CasmanError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def _umask() -> int:
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
 
 
 @dataclass(frozen=True)
@@ -246,6 +202,8 @@ def plot(output: str, csv_path: str | None, force: bool) -> None:
     from casman.db.positions import all_positions
 
     points: list[PlotPoint] | None = read_points_csv(Path(csv_path)) if csv_path else None
+    path = Path(output)
+    output_target(path, force=force)  # refuse a special file or clobbering before drawing
     assigned: dict[str, str] = {}
     try:
         conn = open_databases(get_config().database_dir, create=csv_path is None)
@@ -260,7 +218,6 @@ def plot(output: str, csv_path: str | None, force: bool) -> None:
         finally:
             conn.close()
     assert points is not None
-    path = Path(output)
     write_output(path, figure_png(grid_figure(points, assigned)), force=force)
     click.echo(str(path))
 

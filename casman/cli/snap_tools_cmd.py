@@ -34,8 +34,8 @@ def generate_csv(chassis_count: int, output: str, notes: str | None, force: bool
     Load it with `casman database load-snap-boards --csv OUTPUT`; replace the placeholders
     with the real boards' values before relying on packet indices.
     """
-    from casman.cli.antenna_tools_cmd import write_output
     from casman.generate import generate_snap_boards, snap_csv_text
+    from casman.userfiles import write_output
 
     text_notes = notes if notes is not None else f"Generated on {date.today().isoformat()}"
     boards = generate_snap_boards(chassis_count, text_notes)

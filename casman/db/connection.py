@@ -8,8 +8,9 @@ the lock (busy timeout) instead of both passing the "one outgoing connection" ru
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,10 +26,92 @@ class DatabaseFileError(CasmanError):
 
 
 def _unreadable(path: Path, error: Exception) -> DatabaseFileError:
+    if isinstance(error, sqlite3.Error) and path.suffix == ".db":
+        blocked = inaccessible([path], error)
+        if blocked is not None:
+            return blocked
     return DatabaseFileError(
         f"{path} is not a readable SQLite database ({error}); restore it with "
         "`casman sync restore KEY` or move it aside"
     )
+
+
+# SQLite's primary result codes for "not allowed", as opposed to SQLITE_NOTADB/CORRUPT.
+_SQLITE_PERM = 3
+_SQLITE_READONLY = 8
+_SQLITE_CANTOPEN = 14
+_ACCESS_CODES = frozenset({_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_CANTOPEN})
+
+
+def inaccessible(paths: Sequence[Path], error: sqlite3.Error) -> DatabaseFileError | None:
+    """The error for a healthy database the user may not read or write, or None if that is
+    not what ``error`` is about.
+
+    A file with mode 0444 (or 0000), a read-only folder or a read-only mount makes SQLite
+    fail with "attempt to write a readonly database" or "unable to open database file";
+    calling that damage and suggesting a restore sends the user the wrong way. Only
+    SQLite's permission-type codes qualify (a file that is not a database keeps the
+    "restore" advice), and the message names what is blocked: the file, its
+    ``-wal``/``-shm`` companions, or the folder where SQLite must create them even to read
+    a WAL database.
+    """
+    code = getattr(error, "sqlite_errorcode", None)
+    if not isinstance(code, int) or code & 0xFF not in _ACCESS_CODES:
+        return None
+    for path in paths:
+        blocked = _blocked(path)
+        if blocked is not None:
+            return blocked
+    if code & 0xFF == _SQLITE_READONLY and paths:
+        return DatabaseFileError(
+            f"cannot write to {paths[0]} ({error}); check its permissions and the mount"
+        )
+    return None
+
+
+def _blocked(path: Path) -> DatabaseFileError | None:
+    folder = path.parent
+    reason = "read-only file system" if _read_only_mount(folder) else "permission denied"
+    companions = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+    for candidate in (path, *companions):
+        if candidate.exists() and not os.access(candidate, os.R_OK):
+            return DatabaseFileError(
+                f"cannot read {candidate} (permission denied); check its permissions"
+            )
+        if candidate.exists() and not os.access(candidate, os.W_OK):
+            return DatabaseFileError(
+                f"cannot write to {candidate} ({reason}); check its permissions"
+            )
+    if os.access(folder, os.W_OK):
+        return None
+    if not path.exists():
+        return DatabaseFileError(
+            f"cannot create {path} ({reason}); check the permissions of folder {folder}"
+        )
+    if not all(c.exists() for c in companions):
+        return DatabaseFileError(
+            f"cannot write to folder {folder} ({reason}), where SQLite creates "
+            f"{path.name}-wal and -shm even to read; check its permissions"
+        )
+    return None
+
+
+def _read_only_mount(folder: Path) -> bool:
+    statvfs = getattr(os, "statvfs", None)
+    if statvfs is None:
+        return False
+    try:
+        return bool(statvfs(folder).f_flag & getattr(os, "ST_RDONLY", 1))
+    except OSError:
+        return False
+
+
+def _attached_files(conn: sqlite3.Connection) -> list[Path]:
+    try:
+        rows = conn.execute("PRAGMA database_list").fetchall()
+    except sqlite3.Error:
+        return []
+    return [Path(row[2]) for row in rows if row[2]]
 
 
 def _first_unreadable(*paths: Path) -> Path:
@@ -110,9 +193,18 @@ def open_databases(directory: Path, *, create: bool = True) -> sqlite3.Connectio
     for path in (parts_path, assembly_path):
         if path.exists() and not path.is_file():
             raise DatabaseFileError(f"{path} is not a file")
-    conn = sqlite3.connect(
-        parts_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-    )
+    try:
+        conn = sqlite3.connect(
+            parts_path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as error:
+        blocked = inaccessible([parts_path], error)
+        if blocked is not None:
+            raise blocked from None
+        raise
     try:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute(f"ATTACH DATABASE ? AS {ASSEMBLY_SCHEMA}", (str(assembly_path),))
@@ -122,6 +214,9 @@ def open_databases(directory: Path, *, create: bool = True) -> sqlite3.Connectio
         ensure_schema(conn, ASSEMBLY_SCHEMA, ASSEMBLY_DB, assembly_path)
     except sqlite3.DatabaseError as error:
         conn.close()
+        blocked = inaccessible([parts_path, assembly_path], error)
+        if blocked is not None:
+            raise blocked from None
         raise _unreadable(_first_unreadable(parts_path, assembly_path), error) from None
     except BaseException:
         conn.close()
@@ -132,14 +227,35 @@ def open_databases(directory: Path, *, create: bool = True) -> sqlite3.Connectio
 
 @contextmanager
 def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception rolls everything back."""
-    conn.execute("BEGIN IMMEDIATE")
+    """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception rolls everything back.
+
+    A write refused because the file (or its folder) is read-only is reported as exactly
+    that, naming the file, rather than as a generic database problem.
+    """
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        _raise_if_inaccessible(conn, error)
+        raise
     try:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
+    except BaseException as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(error, sqlite3.Error):
+            _raise_if_inaccessible(conn, error)
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as error:
+        _raise_if_inaccessible(conn, error)
+        raise
+
+
+def _raise_if_inaccessible(conn: sqlite3.Connection, error: sqlite3.Error) -> None:
+    blocked = inaccessible(_attached_files(conn), error)
+    if blocked is not None:
+        raise blocked from None
 
 
 @contextmanager
