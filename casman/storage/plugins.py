@@ -12,6 +12,7 @@ import importlib
 import importlib.metadata
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -375,13 +376,43 @@ def _looks_secret(name: str) -> bool:
     return any(word in lowered for word in _SECRET_WORDS)
 
 
+# ``scheme://`` then everything up to the last ``@`` of the same whitespace-free run: a
+# password holding ``/`` or ``@`` (which a URL parser would split elsewhere) is masked whole.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)\S*@")
+_URL_SECRET_PARAMETER = re.compile(
+    r"(?P<name>[?&;][^=&#\s]*(?:secret|password|token|credential|signature|key)[^=&#\s]*=)"
+    r"[^&#\s]*",
+    re.IGNORECASE,
+)
+
+
+def mask_url_credentials(text: str) -> str:
+    """``text`` with the credentials of every URL in it masked: userinfo and secret parameters.
+
+    ``https://user:pw@host/x?token=abc`` → ``https://****@host/x?token=****``. It errs on the
+    side of masking: an ``@`` later in a URL's path also masks what precedes it, which only
+    shortens what is shown. Text without ``://`` is returned unchanged.
+    """
+    if "://" not in text:
+        return text
+    masked = _URL_USERINFO.sub(lambda match: f"{match['scheme']}****@", text)
+    return _URL_SECRET_PARAMETER.sub(lambda match: f"{match['name']}****", masked)
+
+
 def describe_settings(spec: BackendSpec, settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings safe to print: options declared secret (or named like one) are masked."""
+    """Settings safe to print: secrets masked, and credentials inside any URL masked.
+
+    Options declared secret (or named like one) are masked whole. Any other text value that
+    holds a URL has its ``user:password@`` and secret-looking query parameters masked, since
+    an endpoint is not a declared secret but may carry one (``https://user:pw@minio``).
+    """
     secret = {option.name for option in spec.options if option.secret}
     described: dict[str, Any] = {}
     for name, value in settings.items():
         if name in secret or _looks_secret(name):
             described[name] = mask_secret(value)
+        elif isinstance(value, str):
+            described[name] = mask_url_credentials(value)
         else:
             described[name] = value
     return described

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from casman_s3.settings import check_endpoint, network_options, network_settings, where
 
 from casman.storage import (
     Backend,
@@ -18,6 +21,9 @@ from casman.storage import (
 DEFAULT_BUCKET = "casman-databases"
 REGION = "auto"
 ENDPOINT_TEMPLATE = "https://{account_id}.r2.cloudflarestorage.com"
+ENDPOINT_EXAMPLE = "https://<account id>.eu.r2.cloudflarestorage.com"
+NETWORK_OPTIONS = network_options("R2")
+_ACCOUNT_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 R2_FREE_TIER = CostModel(
     # R2 bills PUT/LIST (and COPY, multipart) as Class A, GET/HEAD as Class B; DELETE is
@@ -36,14 +42,23 @@ def _text(settings: Mapping[str, Any], name: str) -> str | None:
 
 
 def endpoint_for(settings: Mapping[str, Any]) -> str:
-    """``endpoint`` if set (tests, jurisdictions such as ``.eu``), else the account's URL."""
+    """``endpoint`` if set (tests, jurisdictions such as ``.eu``), else the account's URL.
+
+    Both are checked here, so a malformed value is one line naming R2_ENDPOINT or
+    R2_ACCOUNT_ID instead of a botocore traceback.
+    """
     endpoint = _text(settings, "endpoint")
     if endpoint is not None:
-        return endpoint
+        return check_endpoint(endpoint, where("r2", "endpoint", "R2_ENDPOINT"), ENDPOINT_EXAMPLE)
     account_id = _text(settings, "account_id")
     if account_id is None:
         raise BackendConfigError(
             "backend r2 needs R2_ACCOUNT_ID (or R2_ENDPOINT) to know which account to use"
+        )
+    if not _ACCOUNT_ID.fullmatch(account_id):
+        raise BackendConfigError(
+            f"{where('r2', 'account_id', 'R2_ACCOUNT_ID')} must be your Cloudflare account id "
+            "(letters and digits, as in the dashboard's URL); or set R2_ENDPOINT instead"
         )
     return ENDPOINT_TEMPLATE.format(account_id=account_id)
 
@@ -64,6 +79,7 @@ def make_backend(settings: Mapping[str, Any]) -> Backend:
     if missing:
         raise BackendConfigError(f"backend r2 needs credentials: set {' and '.join(missing)}")
     endpoint = endpoint_for(settings)
+    network = network_settings(settings, "r2", NETWORK_OPTIONS)
     from casman_s3 import Hints, S3Backend
 
     hints = Hints(
@@ -72,6 +88,8 @@ def make_backend(settings: Mapping[str, Any]) -> Backend:
         endpoint="R2_ENDPOINT / R2_ACCOUNT_ID",
         access_key="R2_ACCESS_KEY_ID",
         secret_key="R2_SECRET_ACCESS_KEY",
+        connect_timeout="R2_CONNECT_TIMEOUT",
+        read_timeout="R2_READ_TIMEOUT",
     )
     return S3Backend(
         _text(settings, "bucket_name") or DEFAULT_BUCKET,
@@ -81,6 +99,9 @@ def make_backend(settings: Mapping[str, Any]) -> Backend:
         secret_access_key=_text(settings, "secret_access_key"),
         hints=hints,
         max_single_put_bytes=SPEC.capabilities.max_single_put_bytes,
+        connect_timeout=network.connect_timeout,
+        read_timeout=network.read_timeout,
+        max_attempts=network.max_attempts,
     )
 
 
@@ -115,9 +136,13 @@ SPEC = BackendSpec(
         ),
         BackendOption(
             name="endpoint",
-            description="Endpoint URL; overrides the account's (tests, EU jurisdiction).",
+            description=(
+                "Endpoint URL (http:// or https://); overrides the account's (tests, EU "
+                "jurisdiction)."
+            ),
             env="R2_ENDPOINT",
         ),
+        *NETWORK_OPTIONS,
     ),
     capabilities=Capabilities(
         conditional_writes=True,

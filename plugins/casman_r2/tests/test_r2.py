@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import shlex
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 from casman_r2 import R2_FREE_TIER, endpoint_for
 from casman_s3 import S3Backend
+from casman_s3.settings import Network, mask_url
+from casman_s3.testing import blackhole, closed_port
 
 from casman.storage import (
     BackendConfigError,
     BackendHandle,
+    BackendUnavailableError,
     QuotaExceededError,
     Storage,
     content_md5,
     quota,
 )
-from casman.storage.plugins import get_backend_spec, get_plugin_manager, resolve_options
+from casman.storage.plugins import (
+    describe_settings,
+    get_backend_spec,
+    get_plugin_manager,
+    resolve_options,
+)
 from casman.testing import BackendConformance
 from casman.testing.moto import FAKE_CREDENTIALS
 
@@ -135,3 +145,130 @@ def test_configured_quota_blocks_before_sending(
         store.put("backups/c", b"g", {}, md5=content_md5(b"g"))
     keys = [info.key for info in backend.list_page("backups/", None, 10).objects]
     assert keys == ["backups/a", "backups/b"]
+
+
+# -- endpoint, network bounds, metadata, README ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("ftp://x", "uses an unsupported scheme ftp://"),
+        ("not a url", "contains spaces or control characters"),
+        ("localhost:9000", "has no http:// or https:// scheme"),
+    ],
+)
+def test_malformed_r2_endpoint_names_r2_endpoint(value: str, problem: str) -> None:
+    with pytest.raises(BackendConfigError) as caught:
+        open_r2({"R2_ENDPOINT": value, "R2_ACCESS_KEY_ID": "id", "R2_SECRET_ACCESS_KEY": SECRET})
+    assert str(caught.value) == (
+        f"R2_ENDPOINT (or r2.endpoint in config.yaml) {problem}: set it to an http:// or "
+        "https:// URL with a host, e.g. https://<account id>.eu.r2.cloudflarestorage.com"
+    )
+
+
+def test_malformed_account_id_names_r2_account_id() -> None:
+    with pytest.raises(BackendConfigError) as caught:
+        open_r2(
+            {"R2_ACCOUNT_ID": "abc/def@x", "R2_ACCESS_KEY_ID": "id", "R2_SECRET_ACCESS_KEY": SECRET}
+        )
+    assert str(caught.value).startswith(
+        "R2_ACCOUNT_ID (or r2.account_id in config.yaml) must be your Cloudflare account id"
+    )
+    assert "abc/def" not in str(caught.value)
+
+
+def test_network_options_are_declared_with_r2_names() -> None:
+    options = {o.name: o for o in get_backend_spec("r2").options}
+    assert options["connect_timeout"].env == "R2_CONNECT_TIMEOUT"
+    assert options["read_timeout"].env == "R2_READ_TIMEOUT"
+    assert options["max_attempts"].env == "R2_MAX_ATTEMPTS"
+    assert (
+        options["connect_timeout"].default,
+        options["read_timeout"].default,
+        options["max_attempts"].default,
+    ) == ("5", "20", "3")
+    environ = {"R2_ACCOUNT_ID": "abc", "R2_ACCESS_KEY_ID": "id", "R2_SECRET_ACCESS_KEY": SECRET}
+    assert open_r2(environ).network == Network(5.0, 20.0, 3)
+    with pytest.raises(BackendConfigError) as caught:
+        open_r2({**environ, "R2_MAX_ATTEMPTS": "99"})
+    assert str(caught.value).startswith(
+        "R2_MAX_ATTEMPTS (or r2.max_attempts in config.yaml) must be a whole number from 1 to 10"
+    )
+
+
+def test_blackholed_r2_head_fails_within_r2_read_timeout() -> None:
+    with blackhole() as server:
+        backend = open_r2(
+            {
+                "R2_ENDPOINT": server.url,
+                "R2_ACCESS_KEY_ID": "id",
+                "R2_SECRET_ACCESS_KEY": SECRET,
+                "R2_READ_TIMEOUT": "1",
+                "R2_MAX_ATTEMPTS": "1",
+            }
+        )
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailableError) as caught:
+            backend.head("k")
+        elapsed = time.monotonic() - started
+    assert elapsed < 3, elapsed
+    assert server.connections == 1
+    assert str(caught.value) == (
+        f"R2 endpoint {server.url} did not answer within 1 s; try again later or raise "
+        "R2_READ_TIMEOUT"
+    )
+    assert caught.value.request_sent is True
+
+
+def test_r2_endpoint_password_is_masked_everywhere() -> None:
+    password = "r2-endpoint-password-4471"
+    endpoint = closed_port().replace("http://", f"http://tok:{password}@")
+    environ = {
+        "R2_ENDPOINT": endpoint,
+        "R2_ACCESS_KEY_ID": "id",
+        "R2_SECRET_ACCESS_KEY": SECRET,
+        "R2_MAX_ATTEMPTS": "1",
+    }
+    spec = get_backend_spec("r2")
+    options = resolve_options(spec, {}, environ)
+    backend = open_r2(environ)
+    with pytest.raises(BackendUnavailableError) as caught:
+        backend.head("k")
+    assert caught.value.request_sent is False
+    shown = [
+        str(caught.value),
+        repr(caught.value),
+        repr(backend),
+        repr(describe_settings(spec, options)),
+    ]
+    assert all(password not in text and SECRET not in text for text in shown)
+    assert mask_url(endpoint) in str(caught.value)
+
+
+def test_non_ascii_metadata_round_trips_through_r2(moto_server: str, s3_bucket: str) -> None:
+    backend = open_r2(r2_environ(moto_server, s3_bucket))
+    metadata = {"operation": "Ωmega ✓ café", "note": "=?utf-8?b?eA==?=", "blank": ""}
+    backend.put("k", b"x", metadata=metadata, content_md5=content_md5(b"x"))
+    assert dict(backend.head("k").metadata) == metadata
+    assert dict(backend.get("k")[1].metadata) == metadata
+
+
+def test_readme_commands_parse() -> None:
+    """Every ``casman …`` line of the README is accepted by the CLI (``--backend`` placement)."""
+    from click.testing import CliRunner
+
+    from casman.cli import cli
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    commands: list[list[str]] = []
+    in_block = False
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_block = not in_block
+        elif in_block and line.startswith("casman "):
+            commands.append(shlex.split(line.partition("#")[0])[1:])
+    assert ["sync", "--backend", "r2", "backup"] in commands
+    for args in commands:
+        result = CliRunner().invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0, (args, result.output)

@@ -3,6 +3,11 @@
 One ``put_object`` per upload (no multipart: casman's databases are a few MB, and a single
 request keeps Content-MD5 and conditional writes end to end). boto3 is imported in the
 constructor so that listing plugins never pays for it.
+
+Every request is bounded by :class:`~casman_s3.settings.Network` (connect and read timeouts,
+total attempts), metadata values are encoded by :mod:`casman_s3.metadata` so any text
+survives, and an endpoint's ``user:password@`` is dropped before botocore sees it and
+masked wherever the endpoint is shown.
 """
 
 from __future__ import annotations
@@ -13,14 +18,33 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from casman.storage import ChecksumMismatchError, ListPage, ObjectInfo, StorageError
-from casman_s3.errors import Context, Hints, map_error, mark
+from casman.storage import (
+    BackendConfigError,
+    ChecksumMismatchError,
+    ListPage,
+    ObjectInfo,
+    ObjectTooLargeError,
+    StorageError,
+)
+from casman_s3.errors import Context, Hints, map_error, mark, reached_server
+from casman_s3.metadata import decode_metadata, encode_metadata
+from casman_s3.settings import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_READ_TIMEOUT,
+    Network,
+    check_endpoint,
+    mask_url,
+    without_userinfo,
+)
 
 T = TypeVar("T")
 
 DEFAULT_REGION = "us-east-1"
 MAX_SINGLE_PUT_BYTES = 5 * 1024**3
 """S3's limit for one PUT request."""
+READ_CHUNK = 1024 * 1024
+"""A GET body is read in pieces of this size, so a lying Content-Length cannot overfill."""
 
 
 _session_lock = threading.Lock()
@@ -55,12 +79,51 @@ def _md5(body: bytes) -> str:
     return base64.b64encode(hashlib.md5(body).digest()).decode("ascii")
 
 
+class _Attempts(threading.local):
+    """Per thread: whether any attempt of the call in progress reached the server.
+
+    botocore retries inside one client call; only the last attempt's exception comes out.
+    A call whose first attempt was answered 500 and whose retry found the port closed was
+    still billed, so the backend records every attempt (``needs-retry`` is emitted after
+    each one, the last included) and marks the final error sent if any attempt was.
+    """
+
+    reached: bool = False
+
+
+def _read_body(stream: Any, key: str, limit: int | None) -> bytes:
+    """The whole body, or ObjectTooLargeError once more than ``limit`` bytes arrive.
+
+    Content-Length was checked before; this guards against a server that sends more than
+    it announced (or announces nothing), without ever holding more than the limit.
+    """
+    if limit is None:
+        return bytes(stream.read())
+    pieces: list[bytes] = []
+    received = 0
+    while True:
+        piece = stream.read(min(READ_CHUNK, limit + 1 - received))
+        if not piece:
+            return b"".join(pieces)
+        pieces.append(piece)
+        received += len(piece)
+        if received > limit:
+            stream.close()
+            raise ObjectTooLargeError(
+                f"{key} is larger than the {limit:,} bytes allowed; its download was stopped"
+            )
+
+
 class S3Backend:
     """A bucket on AWS S3 or any S3-compatible endpoint (R2, MinIO, moto).
 
     Credentials left as None fall back to boto3's default chain (environment, profile,
     instance role). They are handed to boto3 and never kept on this object, so no repr or
-    error can show them.
+    error can show them; nor is an endpoint's ``user:password@``, which botocore would
+    ignore anyway (``endpoint`` is the masked form, for messages).
+
+    ``connect_timeout`` and ``read_timeout`` are seconds; ``max_attempts`` counts every
+    attempt, the first included (botocore's ``total_max_attempts``), so 1 means no retry.
     """
 
     def __init__(
@@ -74,20 +137,27 @@ class S3Backend:
         session_token: str | None = None,
         hints: Hints | None = None,
         max_single_put_bytes: int = MAX_SINGLE_PUT_BYTES,
-        connect_timeout: float = 5.0,
-        read_timeout: float = 60.0,
-        max_attempts: int = 3,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         from botocore.config import Config
 
         self.bucket = bucket
         self.hints = hints or Hints()
         self.max_single_put_bytes = max_single_put_bytes
+        self.network = Network(connect_timeout, read_timeout, max_attempts)
+        shown: str | None = None
+        if endpoint is not None:
+            endpoint = check_endpoint(endpoint, self.hints.endpoint, "https://s3.example.org:9000")
+            shown = mask_url(endpoint)
+            endpoint = without_userinfo(endpoint)
         config = Config(
             region_name=region,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            retries={"max_attempts": max_attempts, "mode": "standard"},
+            # total_max_attempts counts the first attempt; botocore's max_attempts does not.
+            retries={"total_max_attempts": max_attempts, "mode": "standard"},
             # Flexible checksums are not understood by every S3-compatible store (R2
             # rejects some); Content-MD5 is sent explicitly on every put instead.
             request_checksum_calculation="when_required",
@@ -101,13 +171,33 @@ class S3Backend:
             }
             if session_token:
                 credentials["aws_session_token"] = session_token
-        self._client: Any = _new_client(endpoint_url=endpoint, config=config, **credentials)
-        self.endpoint: str = str(self._client.meta.endpoint_url)
+        try:
+            self._client: Any = _new_client(endpoint_url=endpoint, config=config, **credentials)
+        except ValueError:  # botocore's "Invalid endpoint", for a URL check_endpoint let by
+            raise BackendConfigError(
+                f"{self.hints.endpoint} is not an endpoint botocore accepts: set it to an "
+                "http:// or https:// URL with a host, e.g. https://s3.example.org:9000"
+            ) from None
+        self.endpoint: str = shown or str(self._client.meta.endpoint_url)
+        """The endpoint as messages and the repr show it, any ``user:password@`` masked."""
+        self._attempts = _Attempts()
+        self._client.meta.events.register("needs-retry.s3", self._on_attempt)
 
     def __repr__(self) -> str:
         return f"S3Backend(bucket={self.bucket!r}, endpoint={self.endpoint!r})"
 
+    def _on_attempt(
+        self, response: Any = None, caught_exception: BaseException | None = None, **_: Any
+    ) -> None:
+        """botocore's ``needs-retry`` hook: note an attempt that reached the server.
+
+        Returns None so botocore's own retry handler alone decides whether to retry.
+        """
+        if response is not None or reached_server(caught_exception):
+            self._attempts.reached = True
+
     def _call(self, action: str, key: str, call: Callable[[], T]) -> T:
+        self._attempts.reached = False
         try:
             return call()
         except StorageError:
@@ -117,8 +207,11 @@ class S3Backend:
 
             if not isinstance(error, BotoCoreError | ClientError):
                 raise
-            ctx = Context(action, key, self.bucket, self.endpoint, self.hints)
-            raise map_error(error, ctx) from error
+            ctx = Context(action, key, self.bucket, self.endpoint, self.hints, self.network)
+            mapped = map_error(error, ctx)
+            if self._attempts.reached:
+                mapped.request_sent = True
+            raise mapped from error
 
     def put(
         self,
@@ -148,18 +241,12 @@ class S3Backend:
                 sent=False,
             )
         meta = {str(k).lower(): str(v) for k, v in metadata.items()}
-        for name, value in meta.items():
-            if not (name + value).isascii():
-                raise mark(
-                    StorageError(f"metadata {name!r} of {key} must be ASCII for S3"),
-                    sent=False,
-                )
         kwargs: dict[str, Any] = {
             "Bucket": self.bucket,
             "Key": key,
             "Body": body,
             "ContentMD5": content_md5,
-            "Metadata": meta,
+            "Metadata": encode_metadata(meta, key),
         }
         if if_none_match is not None:
             kwargs["IfNoneMatch"] = if_none_match
@@ -168,10 +255,24 @@ class S3Backend:
         response = self._call("put", key, lambda: self._client.put_object(**kwargs))
         return ObjectInfo(key=key, size=len(body), etag=_unquote(response["ETag"]), metadata=meta)
 
-    def get(self, key: str) -> tuple[bytes, ObjectInfo]:
+    def get(self, key: str, *, max_bytes: int | None = None) -> tuple[bytes, ObjectInfo]:
+        """The body and info; an object over ``max_bytes`` is refused from its Content-Length.
+
+        The response stream is closed unread in that case (urllib3 then drops the
+        connection rather than draining it), so a 3 GB object costs one GET's headers.
+        """
+
         def fetch() -> tuple[bytes, dict[str, Any]]:
             response = self._client.get_object(Bucket=self.bucket, Key=key)
-            return response["Body"].read(), response
+            stream = response["Body"]
+            announced = response.get("ContentLength")
+            if max_bytes is not None and announced is not None and announced > max_bytes:
+                stream.close()
+                raise ObjectTooLargeError(
+                    f"{key} is {announced:,} bytes, more than the {max_bytes:,} allowed; "
+                    "it was not downloaded"
+                )
+            return _read_body(stream, key, max_bytes), response
 
         body, response = self._call("get", key, fetch)
         return body, self._info(key, response, size=len(body))
@@ -189,7 +290,7 @@ class S3Backend:
             size=size,
             etag=_unquote(str(response.get("ETag", ""))),
             last_modified=response.get("LastModified"),
-            metadata={str(k).lower(): str(v) for k, v in response.get("Metadata", {}).items()},
+            metadata=decode_metadata(response.get("Metadata", {})),
             storage_class=str(response.get("StorageClass") or "STANDARD"),
         )
 

@@ -15,8 +15,11 @@ from casman.storage import (
     CostModel,
     hookimpl,
 )
+from casman_s3.settings import check_endpoint, network_options, network_settings, where
 
 DEFAULT_REGION = "us-east-1"
+ENDPOINT_EXAMPLE = "https://minio.example.org:9000"
+NETWORK_OPTIONS = network_options("CASMAN_S3")
 
 
 def _text(settings: Mapping[str, Any], name: str) -> str | None:
@@ -27,9 +30,11 @@ def _text(settings: Mapping[str, Any], name: str) -> str | None:
 
 
 def make_backend(settings: Mapping[str, Any]) -> Backend:
-    """The factory: an S3Backend for the resolved options (no network I/O here)."""
-    from casman_s3.backend import S3Backend
+    """The factory: an S3Backend for the resolved options (no network I/O here).
 
+    Every setting is checked before boto3 is imported, so a mistake is one line naming
+    the variable to fix.
+    """
     bucket = _text(settings, "bucket")
     if bucket is None:
         raise BackendConfigError("backend s3 needs a bucket: set CASMAN_S3_BUCKET")
@@ -41,15 +46,27 @@ def make_backend(settings: Mapping[str, Any]) -> Backend:
             f"backend s3 has only half of its credentials: set {missing} too, or neither "
             "to use the default AWS credential chain"
         )
+    endpoint = _text(settings, "endpoint")
+    if endpoint is not None:
+        endpoint = check_endpoint(
+            endpoint, where("s3", "endpoint", "CASMAN_S3_ENDPOINT"), ENDPOINT_EXAMPLE
+        )
+    network = network_settings(settings, "s3", NETWORK_OPTIONS)
     # BackendOption has one variable; AWS tools read AWS_REGION as well.
     region = _text(settings, "region") or os.environ.get("AWS_REGION") or DEFAULT_REGION
+
+    from casman_s3.backend import S3Backend
+
     return S3Backend(
         bucket,
         region=region,
-        endpoint=_text(settings, "endpoint"),
+        endpoint=endpoint,
         access_key_id=access_key,
         secret_access_key=secret_key,
         session_token=_text(settings, "session_token"),
+        connect_timeout=network.connect_timeout,
+        read_timeout=network.read_timeout,
+        max_attempts=network.max_attempts,
     )
 
 
@@ -71,7 +88,9 @@ SPEC = BackendSpec(
         ),
         BackendOption(
             name="endpoint",
-            description="Endpoint URL of an S3-compatible store; empty for AWS.",
+            description=(
+                "Endpoint URL (http:// or https://) of an S3-compatible store; empty for AWS."
+            ),
             env="CASMAN_S3_ENDPOINT",
         ),
         BackendOption(
@@ -91,6 +110,7 @@ SPEC = BackendSpec(
             env="AWS_SESSION_TOKEN",
             secret=True,
         ),
+        *NETWORK_OPTIONS,
     ),
     capabilities=Capabilities(
         # AWS S3 has both If-None-Match and If-Match on PutObject (since 2024); an older

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path
+
 import pytest
 from casman_s3 import S3Backend
 
@@ -35,3 +38,28 @@ def test_factory_reads_the_resolved_options(moto_server: str, s3_bucket: str) ->
     assert backend.bucket == s3_bucket
     assert backend.endpoint == moto_server
     assert backend.list_page("", None, 10).objects == ()
+
+
+def readme_commands(readme: Path) -> list[list[str]]:
+    """The ``casman …`` lines of a README's code blocks, as argument lists (comments cut)."""
+    commands: list[list[str]] = []
+    in_block = False
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_block = not in_block
+        elif in_block and line.startswith("casman "):
+            commands.append(shlex.split(line.partition("#")[0])[1:])
+    return commands
+
+
+def test_readme_commands_parse() -> None:
+    """Every command the README shows is accepted by casman's CLI (``--backend`` placement)."""
+    from click.testing import CliRunner
+
+    from casman.cli import cli
+
+    commands = readme_commands(Path(__file__).resolve().parents[1] / "README.md")
+    assert ["sync", "--backend", "s3", "backup"] in commands
+    for args in commands:
+        result = CliRunner().invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0, (args, result.output)
