@@ -172,9 +172,9 @@ def test_sync_fast_forwards_and_never_loses_local_changes(
     site_b = tmp_path / "site-b"
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_b))
     out = casman.ok("sync", "sync").output
-    assert "downloaded" in out
+    assert "fast-forwarded" in out
     assert _part_numbers(casman) == ["ANT00001P1"]
-    assert "nothing downloaded" in casman.ok("sync", "sync").output
+    assert "nothing to do" in casman.ok("sync", "sync").output
     # site A moves on and backs up; site B (unchanged) fast-forwards
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_a))
     casman.ok("parts", "add", "ANT", "1", "1")
@@ -182,7 +182,7 @@ def test_sync_fast_forwards_and_never_loses_local_changes(
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_b))
     casman.ok("sync", "sync")
     assert _part_numbers(casman) == ["ANT00001P1", "ANT00002P1"]
-    # both sides change: sync refuses and keeps B's scans
+    # both sides change: sync merges, keeping B's LNA and A's third antenna on both sites
     casman.ok("parts", "add", "LNA", "1", "1")
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_a))
     casman.ok("parts", "add", "ANT", "1", "1")
@@ -190,26 +190,26 @@ def test_sync_fast_forwards_and_never_loses_local_changes(
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_b))
     status = json.loads(casman.ok("sync", "status", "--json").output)
     assert {d["db_name"]: d["relation"] for d in status["databases"]}["parts.db"] == "diverged"
-    refused = casman.fails("sync", "sync", "--parts")
-    assert "refused" in refused.stderr
-    assert "LNA00001P1" in _part_numbers(casman)
-    # --force replaces, keeping a safety copy with B's LNA
-    casman.ok("sync", "sync", "--parts", "--force")
-    assert "LNA00001P1" not in _part_numbers(casman)
+    merged = casman.ok("sync", "sync", "--parts").output
+    assert "merged" in merged
+    assert {"LNA00001P1", "ANT00003P1"} <= set(_part_numbers(casman))
     copies = list((site_b / "safety").glob("parts.db.*"))
     assert any(
         sqlite3.connect(c).execute("SELECT COUNT(*) FROM parts WHERE part_type='LNA'").fetchone()[0]
         for c in copies
         if not c.name.endswith(("-wal", "-shm"))
     )
+    monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_a))
+    casman.ok("sync", "sync", "--parts")
+    assert {"LNA00001P1", "ANT00003P1"} <= set(_part_numbers(casman))
 
 
-def test_sync_with_only_local_changes_says_back_up(casman: Casman, remote: Path) -> None:
+def test_sync_publishes_local_changes(casman: Casman, remote: Path) -> None:
     casman.ok("parts", "add", "ANT", "1", "1")
     casman.ok("sync", "backup")
     casman.ok("parts", "add", "ANT", "1", "1")
     out = casman.ok("sync", "sync").output
-    assert "not backed up yet" in out
+    assert "parts.db (ahead): published backups/parts.db/" in out
     assert len(_part_numbers(casman)) == 2
 
 
@@ -225,7 +225,7 @@ def test_sync_refuses_a_corrupt_newest_backup(
     data[-10] ^= 0xFF
     stored.write_bytes(bytes(data))
     before = (tmp_path / "other" / "parts.db").read_bytes()
-    casman.fails("sync", "sync", "--parts", "--force")
+    casman.fails("sync", "sync", "--parts")
     assert (tmp_path / "other" / "parts.db").read_bytes() == before
 
 
@@ -289,5 +289,5 @@ def test_a_new_site_with_empty_databases_fast_forwards(
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(tmp_path / "new-site"))
     assert _part_numbers(casman) == []  # this first command created empty databases
     out = casman.ok("sync", "sync").output
-    assert "local database empty" in out and "downloaded" in out
+    assert "local database empty" in out and "fast-forwarded" in out
     assert _part_numbers(casman) == ["ANT00001P1", "ANT00002P1"]

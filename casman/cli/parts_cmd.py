@@ -26,10 +26,14 @@ def add(part_type: str, count: int, polarization: str, as_json: bool) -> None:
     """
     kind = parse_part_type(part_type)
     pol = parse_polarization(polarization)
+    from casman.cli.common import get_config
     from casman.db.parts import add_parts
+    from casman.domain.parts import number_block
 
+    site = get_config().section("site")
+    block = number_block(site.get("part_number_start"), site.get("part_number_end"))
     with open_db() as conn:
-        numbers = add_parts(conn, kind, count, pol)
+        numbers = add_parts(conn, kind, count, pol, block)
     if as_json:
         print_json({"created": numbers})
     else:

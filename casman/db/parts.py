@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 from casman.db.connection import write_transaction
 from casman.domain.errors import DomainError
-from casman.domain.parts import MAX_SERIAL, PartType, format_part_number, parse_numbered_part
+from casman.domain.parts import (
+    NumberBlock,
+    PartType,
+    format_part_number,
+    parse_numbered_part,
+)
 from casman.domain.snap import SnapPort
 from casman.domain.timestamps import now_iso
 
@@ -34,13 +39,19 @@ def _record(row: sqlite3.Row) -> PartRecord:
 
 
 def add_parts(
-    conn: sqlite3.Connection, part_type: PartType, count: int, polarization: str
+    conn: sqlite3.Connection,
+    part_type: PartType,
+    count: int,
+    polarization: str,
+    block: NumberBlock | None = None,
 ) -> list[str]:
     """Create ``count`` new parts numbered ``max(n) + 1`` onwards for this type and polarization.
 
     The number is read and the rows inserted in one IMMEDIATE transaction, so two people
-    adding antennas at once never receive the same number.
+    adding antennas at once never receive the same number. With a site's ``block`` the
+    numbers continue from the highest *inside the block*, so two sites never collide.
     """
+    block = block or NumberBlock()
     if not part_type.is_numbered:
         raise DomainError(
             "SNAP ports are not added with `parts add`; they are recorded when first connected"
@@ -49,14 +60,20 @@ def add_parts(
         raise DomainError(f"count must be between 1 and {MAX_PARTS_PER_ADD}, got {count}")
     with write_transaction(conn):
         row = conn.execute(
-            "SELECT MAX(part_number) FROM parts WHERE part_type = ? AND polarization = ?",
-            (part_type.name, polarization),
+            "SELECT MAX(part_number) FROM parts WHERE part_type = ? AND polarization = ?"
+            " AND part_number BETWEEN ? AND ?",
+            (
+                part_type.name,
+                polarization,
+                block.first(part_type, polarization),
+                block.last(part_type, polarization),
+            ),
         ).fetchone()
-        highest = parse_numbered_part(row[0]).serial if row[0] else 0
-        if highest + count > MAX_SERIAL:
+        highest = parse_numbered_part(row[0]).serial if row[0] else block.start - 1
+        if highest + count > block.end:
             raise DomainError(
                 f"cannot add {count} {part_type.name} {polarization}: numbers would pass "
-                f"{MAX_SERIAL} (highest is {highest})"
+                f"{block.end}, the end of this site's block (highest is {highest})"
             )
         stamp = now_iso()
         numbers = [

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from casman.domain.errors import InvalidPartNumberError, InvalidPolarizationError
+from casman.domain.errors import DomainError, InvalidPartNumberError, InvalidPolarizationError
 
 MAX_SERIAL = 99_999
 
@@ -126,3 +126,46 @@ def parse_numbered_part(text: str) -> NumberedPart:
     if serial < 1:
         raise InvalidPartNumberError(f"{cleaned!r} has serial 00000; serials start at 00001")
     return NumberedPart(PartType(prefix), serial, polarization)
+
+
+@dataclass(frozen=True)
+class NumberBlock:
+    """The serial numbers one site allocates from (``site: {part_number_start, …_end}``).
+
+    Sites that work offline at the same time would otherwise both create ``ANT00051P1``;
+    giving each site its own block prevents the clash instead of merging it later.
+    """
+
+    start: int = 1
+    end: int = MAX_SERIAL
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.start <= self.end <= MAX_SERIAL:
+            raise DomainError(
+                f"part number block {self.start}–{self.end} is not within 1–{MAX_SERIAL} "
+                "(site.part_number_start ≤ site.part_number_end)"
+            )
+
+    def first(self, part_type: PartType, polarization: str) -> str:
+        return format_part_number(part_type, self.start, polarization)
+
+    def last(self, part_type: PartType, polarization: str) -> str:
+        return format_part_number(part_type, self.end, polarization)
+
+
+def number_block(start: object, end: object) -> NumberBlock:
+    """A NumberBlock from config values (None: the whole range)."""
+
+    def whole(value: object, name: str, default: int) -> int:
+        if value is None or value == "":
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise DomainError(f"site.{name} must be a whole number, got {value!r}")
+        try:
+            return int(value)
+        except ValueError:
+            raise DomainError(f"site.{name} must be a whole number, got {value!r}") from None
+
+    return NumberBlock(
+        whole(start, "part_number_start", 1), whole(end, "part_number_end", MAX_SERIAL)
+    )

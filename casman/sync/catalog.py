@@ -19,6 +19,8 @@ META_SHA256 = "sha256"
 META_VERSION = "casman-version"
 META_HOST = "host"
 META_FINGERPRINT = "fingerprint"
+META_PARENTS = "parents"
+META_SITE = "site"
 
 
 @dataclass(frozen=True)

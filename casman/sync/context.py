@@ -80,6 +80,12 @@ class SyncContext:
             quota.record_event(self.storage.handle, event)
 
 
+def site_name(config: Config) -> str:
+    """This site's name in the versions it publishes (``site: {name: …}``, else the host)."""
+    name = config.section("site").get("name")
+    return str(name).strip() if name and str(name).strip() else host_name()
+
+
 def host_name() -> str:
     return socket.gethostname() or "unknown"
 

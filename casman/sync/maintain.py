@@ -17,6 +17,7 @@ from casman.sync.backup import apply_retention
 from casman.sync.backup_keys import BACKUP_PREFIX
 from casman.sync.catalog import list_backups
 from casman.sync.context import SyncContext
+from casman.sync.head import load_head
 from casman.sync.verify import verdicts
 
 LEVEL_METADATA = "metadata (HEAD: database, SHA-256 present, size)"
@@ -46,7 +47,8 @@ def maintain(context: SyncContext, *, deep: bool = False) -> MaintainReport:
             report.verified.append(verdict.entry.name)
             if verdict.entry.info.storage_class != STANDARD_STORAGE_CLASS:
                 report.not_standard[verdict.entry.name] = verdict.entry.info.storage_class
-        retention = apply_retention(context, entries, known=known)
+        listed = frozenset(v.key for v in load_head(context, db_name).versions)
+        retention = apply_retention(context, entries, known=known, protected=listed)
         report.deleted += retention.deleted
         report.verified = [key for key in report.verified if key not in retention.deleted]
     remaining = [entry.info for entry in listing if entry.name not in set(report.deleted)]

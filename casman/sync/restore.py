@@ -112,8 +112,6 @@ def restore(
                 f"before the restore; its raw file is kept at {kept.path if kept else '-'}; "
                 "run again with --no-backup to restore anyway"
             )
-        kept = safety_copy(context.database_dir, db_name, stamp, "before-restore", keep)
-        local_copy = kept.path if kept else None
         remote_copy = None
         if remote_backup and readable:
             try:
@@ -123,10 +121,11 @@ def restore(
             except CasmanError as error:
                 raise CasmanError(
                     f"the safety backup of the current {db_name} failed ({error}); nothing was "
-                    "restored. Fix the backend or run again with --no-backup (a local safety "
-                    f"copy is at {local_copy})"
+                    "restored. Fix the backend or run again with --no-backup"
                 ) from None
             remote_copy = made.key or made.unchanged_since
+        kept = safety_copy(context.database_dir, db_name, stamp, "before-restore", keep)
+        local_copy = kept.path if kept else None
         install(temp, context.database_dir, db_name, both(unchanged_since(kept, db_name), guard))
     context.state.record(
         context.backend,

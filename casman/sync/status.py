@@ -10,10 +10,9 @@ from casman.errors import CasmanError
 from casman.storage import quota
 from casman.storage.errors import QuotaExceededError
 from casman.storage.plugins import describe_settings
-from casman.sync.backup_keys import BACKUP_PREFIX
-from casman.sync.catalog import list_backups
 from casman.sync.context import SyncContext
-from casman.sync.pull import Comparison, compare
+from casman.sync.converge import classify, local_state
+from casman.sync.head import Head, load_head
 
 
 @dataclass
@@ -25,6 +24,7 @@ class DatabaseStatus:
     newest_backup: str | None
     last_synced: str | None
     last_backup_at: str | None
+    conflicts: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -40,21 +40,26 @@ class StatusReport:
 
 
 def _database_status(
-    context: SyncContext, comparison: Comparison | None, db_name: str
+    context: SyncContext, db_name: str, head: Head | None, error: str | None
 ) -> DatabaseStatus:
     path = context.db_path(db_name)
-    newest = comparison.newest if comparison else None
     synced = context.state.get(context.backend, db_name)
+    newest = head.newest if head else None
+    relation = "unknown (backend unreachable)"
+    conflicts: list[dict[str, str]] = []
+    if head is not None:
+        relation = classify(local_state(context, db_name), synced, head).value
+        for version in head.versions:
+            conflicts += [dict(c, version=version.key) for c in version.conflicts]
     return DatabaseStatus(
         db_name=db_name,
         exists=path.exists(),
         size=path.stat().st_size if path.exists() else None,
-        relation=comparison.relation.value if comparison else "unknown (backend unreachable)",
-        newest_backup=newest.name if newest else None,
+        relation=relation if error is None else f"unknown ({error})",
+        newest_backup=newest.key if newest else None,
         last_synced=synced.key if synced else None,
-        last_backup_at=(
-            newest.key.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ") if newest is not None else None
-        ),
+        last_backup_at=newest.taken_at if newest else None,
+        conflicts=conflicts,
     )
 
 
@@ -77,26 +82,20 @@ def status(context: SyncContext) -> StatusReport:
         reachable=False,
         error=None,
     )
-    try:
-        listing = list_backups(context.storage)
-        report.reachable = True
-    except QuotaExceededError as error:
-        report.error = f"not checked: the listing itself is blocked by the quota ({error})"
-        listing = None
-    except CasmanError as error:
-        report.error = str(error)
-        listing = None
+    heads: dict[str, Head | None] = {}
     for db_name in DATABASE_NAMES:
-        comparison = None
-        if listing is not None:
-            try:
-                comparison = compare(context, db_name, listing)
-            except CasmanError as error:
-                report.error = str(error)
-        report.databases.append(_database_status(context, comparison, db_name))
+        try:
+            heads[db_name] = load_head(context, db_name)
+            report.reachable = True
+        except QuotaExceededError as error:
+            report.error = f"not checked: the request itself is blocked by the quota ({error})"
+            heads[db_name] = None
+        except CasmanError as error:
+            report.error = str(error)
+            heads[db_name] = None
+    for db_name in DATABASE_NAMES:
+        report.databases.append(_database_status(context, db_name, heads[db_name], None))
     limits, _ = quota.limits_for(handle)
     if limits:
-        if listing is not None:
-            quota.reconcile_storage(handle, [entry.info for entry in listing], BACKUP_PREFIX)
         report.quota = quota.usage(handle)
     return report
