@@ -327,17 +327,23 @@ def open_storage(
     backend_name: str | None = None,
     purpose: str = "",
     environ: Mapping[str, str] | None = None,
+    *,
+    automatic: bool = False,
 ) -> Storage:
     """A ready :class:`Storage` for the configured (or named) backend.
 
     The factory is given only the resolved options; ``quota`` from the backend's config
-    section is added to the handle's settings for the quota wrapper.
+    section is added to the handle's settings for the quota wrapper. ``automatic`` work
+    (backups nobody is waiting for) gets :data:`AUTOMATIC_WORK_DEFAULTS` for the timeout
+    options a backend declares, unless the user set them: a dead link must cost it seconds.
     """
     env = os.environ if environ is None else environ
     name = backend_name or config.sync.backend
     spec = get_backend_spec(name)
     section = config.section(name)
     options = resolve_options(spec, section, env)
+    if automatic:
+        options = _automatic_defaults(spec, section, env, options)
     try:
         impl = spec.factory(options)
     except ModuleNotFoundError as error:
@@ -353,6 +359,32 @@ def open_storage(
     )
     log.info("backend %s opened with %s", name, describe_settings(spec, options))
     return Storage(handle, get_plugin_manager().hook, purpose=purpose)
+
+
+AUTOMATIC_WORK_DEFAULTS: Mapping[str, str] = {
+    "connect_timeout": "2",
+    "read_timeout": "5",
+    "max_attempts": "1",
+}
+"""Timeout options (by the names casman's own backends declare) for automatic work."""
+
+
+def _automatic_defaults(
+    spec: BackendSpec,
+    section: Mapping[str, Any],
+    environ: Mapping[str, str],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    shortened = dict(options)
+    for option in spec.options:
+        if option.name not in AUTOMATIC_WORK_DEFAULTS:
+            continue
+        set_by_user = (option.env and _present(environ.get(option.env))) or _present(
+            section.get(option.name)
+        )
+        if not set_by_user:
+            shortened[option.name] = AUTOMATIC_WORK_DEFAULTS[option.name]
+    return shortened
 
 
 def mask_secret(value: object) -> str:

@@ -77,7 +77,7 @@ def maybe_auto_backup(config: Config, operation: str, immediate: bool = False) -
         from casman.sync.backup import backup_database
         from casman.sync.context import SyncContext
 
-        context = SyncContext(config, open_storage(config, purpose="backup"))
+        context = SyncContext(config, open_storage(config, purpose="backup", automatic=True))
         for db_name in DATABASE_NAMES:
             backup_database(context, db_name, f"Automatic backup after {operation}")
     except CasmanError as error:

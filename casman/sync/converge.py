@@ -34,7 +34,7 @@ from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from casman.sync.backup_keys import BackupKey, new_key, parse_backup_key
 from casman.sync.catalog import META_PARENTS, META_SITE
 from casman.sync.context import SyncContext, site_name
-from casman.sync.head import Head, Version, load_head, write_head
+from casman.sync.head import Head, Version, load_head, read_head, write_head
 from casman.sync.install import (
     DatabaseChangedError,
     Guard,
@@ -214,9 +214,15 @@ def publish(context: SyncContext, head: Head, new: Sequence[Version]) -> tuple[H
     try:
         moved = write_head(context, head, kept)
     except PreconditionFailedError:
-        for version in new:
-            _delete_quietly(context, version.key)
-        raise
+        # A retried PUT whose first attempt was stored also answers 412: look before
+        # deleting, or the head would name objects that no longer exist.
+        current = read_head(context, head.db_name)
+        if current is not None and all(current.find(v.key) for v in new):
+            moved = current
+        else:
+            for version in new:
+                _delete_quietly(context, version.key)
+            raise
     deleted = []
     for version in dropped:
         _delete_quietly(context, version.key)
