@@ -106,12 +106,14 @@ class Remote:
         return [entry["key"] for entry in listing]
 
     def objects(self) -> dict[str, str]:
-        """Every object in the bucket with its ETag, read behind casman's back."""
+        """Every backup object in the bucket with its ETag, read behind casman's back (the
+        heads, ``backups/{db}/HEAD.json``, are left out)."""
         client = s3_client(self.endpoint)
         found: dict[str, str] = {}
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             for item in page.get("Contents", []):
-                found[item["Key"]] = item["ETag"]
+                if not item["Key"].endswith("/HEAD.json"):
+                    found[item["Key"]] = item["ETag"]
         return found
 
 
@@ -237,9 +239,9 @@ def test_sync_between_two_database_directories(
     remote.ok("backup")
     at(site_b)
     out = remote.ok("sync").stdout
-    assert "✓ parts.db (no local database): downloaded backups/parts.db/" in out
+    assert "✓ parts.db (no local database): fast-forwarded to backups/parts.db/" in out
     assert _part_numbers(casman) == ["ANT00001P1"]
-    assert "nothing downloaded" in remote.ok("sync").stdout
+    assert "nothing to do" in remote.ok("sync").stdout
 
     # A moves on; B (unchanged) fast-forwards
     at(site_a)
@@ -251,7 +253,7 @@ def test_sync_between_two_database_directories(
     assert by_db["parts.db"]["relation"] == "behind" and by_db["parts.db"]["downloaded"]
     assert _part_numbers(casman) == ["ANT00001P1", "ANT00002P1"]
 
-    # both change: refused, B's work kept
+    # both change: merged, nothing lost on either side
     casman.ok("parts", "add", "LNA", "1", "1")
     at(site_a)
     casman.ok("parts", "add", "ANT", "1", "1")
@@ -259,31 +261,13 @@ def test_sync_between_two_database_directories(
     at(site_b)
     status = json.loads(remote.ok("status", "--json").stdout)
     assert {d["db_name"]: d["relation"] for d in status["databases"]}["parts.db"] == "diverged"
-    before = (site_b / "parts.db").read_bytes()
-    refused = remote.fails("sync", "--parts")
-    assert "✗ parts.db (diverged): refused" in refused.stdout
-    message = _one_line_error(refused, quiet=False)
-    assert "refused" in message and "--force" in message
-    assert (site_b / "parts.db").read_bytes() == before
-    assert "LNA00001P1" in _part_numbers(casman)
-
-    # --force replaces B's database and keeps a local safety copy with the LNA
-    out = remote.ok("sync", "--parts", "--force").stdout
-    assert "local safety copy:" in out
-    assert _part_numbers(casman) == ["ANT00001P1", "ANT00002P1", "ANT00003P1"]
-    copies = [
-        c
-        for c in (site_b / "safety").glob("parts.db.*")
-        if not c.name.endswith(("-wal", "-shm", "-journal"))
-    ]
-    lna_counts = []
-    for copy in copies:
-        conn = sqlite3.connect(copy)
-        lna_counts.append(
-            conn.execute("SELECT COUNT(*) FROM parts WHERE part_type='LNA'").fetchone()[0]
-        )
-        conn.close()
-    assert any(lna_counts)
+    out = remote.ok("sync", "--parts").stdout
+    assert "✓ parts.db (diverged): merged" in out and "local safety copy:" in out
+    expected = ["ANT00001P1", "ANT00002P1", "ANT00003P1", "LNA00001P1"]
+    assert _part_numbers(casman) == expected
+    at(site_a)
+    remote.ok("sync", "--parts")
+    assert _part_numbers(casman) == expected
 
 
 # --- status and maintain ---------------------------------------------------------------
@@ -401,12 +385,12 @@ def test_corrupted_object_is_refused_by_restore_and_sync(
     assert not _leftovers(casman.directory)
     assert remote.keys() == [key]  # the refused restore sent no safety backup either
 
-    # sync at another site that has its own parts.db (--force to get past "not synced yet")
+    # sync at another site that has its own parts.db (a merge needs the corrupt version)
     site_b = tmp_path / "site-b"
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_b))
     casman.ok("parts", "add", "LNA", "3", "1")
     b_before = (site_b / "parts.db").read_bytes()
-    result = remote.fails("sync", "--parts", "--force")
+    result = remote.fails("sync", "--parts")
     assert "is corrupt: its SHA-256" in _one_line_error(result)
     assert (site_b / "parts.db").read_bytes() == b_before
     assert not _leftovers(site_b)

@@ -112,7 +112,8 @@ def test_backup_list_restore_with_the_memory_backend(
     # the objects really are in the plugin's store for this namespace
     store = memory.store(os.environ["CASMAN_MEMORY_NAMESPACE"])
     stored = {info.key for info in store.list_page("backups/", None, 1000).objects}
-    assert stored == {entry["key"] for entry in listing}
+    heads = {f"backups/{db}/HEAD.json" for db in ("parts.db", "assembled_casm.db")}
+    assert stored == {entry["key"] for entry in listing} | heads
     assert memory.store("default").list_page("", None, 1000).objects == ()
 
     # damage, then restore (the current file is unreadable, so no remote safety backup)
@@ -132,7 +133,7 @@ def test_backup_list_restore_with_the_memory_backend(
 
     # another database directory syncs from it; status and maintain work
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(tmp_path / "site-b"))
-    assert "downloaded" in sync("sync").stdout
+    assert "fast-forwarded" in sync("sync").stdout
     assert sorted(_part_numbers(casman)) == sorted([*before, "ANT00003P1"])  # the safety backup
     status = json.loads(sync("status", "--json").stdout)
     assert status["reachable"] is True and status["backend"] == "memory"
