@@ -10,8 +10,8 @@ import contextlib
 import json
 import logging
 import multiprocessing
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,17 @@ from casman.storage.backend import (
     ObjectInfo,
 )
 from casman.storage.errors import (
+    BackendConfigError,
     BackendUnavailableError,
+    InvalidKeyError,
     ObjectNotFoundError,
     PreconditionFailedError,
     QuotaExceededError,
+    StorageError,
 )
 from casman.storage.operations import BackendHandle, Storage, StorageOp
 from casman.storage.plugins import get_plugin_manager
+from casman.storage.quota import tracker, wrapper
 
 R2_LIKE = CostModel(
     default_limits={"storage_gb": 10, "class_a": 1_000_000, "class_b": 10_000_000},
@@ -48,9 +52,14 @@ class RecordingBackend:
     def __init__(self) -> None:
         self.objects: dict[str, tuple[bytes, dict[str, str]]] = {}
         self.calls: list[tuple[str, str]] = []
-        self.fail_next: Exception | None = None
+        self.fail_next: BaseException | None = None
+        self.during: Callable[[], None] | None = None
+        """Runs inside the next call, before it answers: what the tracker says mid-flight."""
 
     def _maybe_fail(self) -> None:
+        if self.during is not None:
+            during, self.during = self.during, None
+            during()
         if self.fail_next is not None:
             error, self.fail_next = self.fail_next, None
             raise error
@@ -72,7 +81,7 @@ class RecordingBackend:
         self.objects[key] = (body, dict(metadata))
         return ObjectInfo(key, len(body), "etag")
 
-    def get(self, key: str) -> tuple[bytes, ObjectInfo]:
+    def get(self, key: str, *, max_bytes: int | None = None) -> tuple[bytes, ObjectInfo]:
         self.calls.append(("get", key))
         self._maybe_fail()
         if key not in self.objects:
@@ -85,6 +94,7 @@ class RecordingBackend:
 
     def list_page(self, prefix: str, token: str | None, max_keys: int) -> ListPage:
         self.calls.append(("list", prefix))
+        self._maybe_fail()
         infos = tuple(
             ObjectInfo(k, len(v[0]), "etag")
             for k, v in self.objects.items()
@@ -94,6 +104,7 @@ class RecordingBackend:
 
     def delete(self, key: str) -> None:
         self.calls.append(("delete", key))
+        self._maybe_fail()
         self.objects.pop(key, None)
 
 
@@ -127,9 +138,9 @@ def fake(handle: BackendHandle) -> RecordingBackend:
 
 @pytest.fixture(autouse=True)
 def _fresh_warnings() -> Iterator[None]:
-    quota._warned.clear()
+    wrapper._warned.clear()
     yield
-    quota._warned.clear()
+    wrapper._warned.clear()
 
 
 @pytest.fixture
@@ -164,9 +175,9 @@ def test_puts_succeed_until_95_percent_then_blocked_before_sending(tmp_path: Pat
 
 def test_message_shape_matches_the_spec(tmp_path: Path, clock: list[datetime]) -> None:
     handle = make_handle(tmp_path)
-    data = quota._fresh("2026-03")
+    data = tracker.fresh(clock[0])
     data.update(class_a=953_000, class_b=234_567, objects={"a": 3_450_000_000})
-    quota._write_atomic(quota.tracker_path(handle), data)
+    tracker.write_atomic(quota.tracker_path(handle), data)
     with pytest.raises(QuotaExceededError) as caught:
         storage_for(handle).put("backups/x", b"1", {})
     assert str(caught.value) == (
@@ -217,7 +228,8 @@ def test_missing_object_get_is_billed_but_unreachable_is_not(tmp_path: Path) -> 
     store = storage_for(handle)
     with pytest.raises(ObjectNotFoundError):
         store.get("nothing")
-    fake(handle).fail_next = BackendUnavailableError("cannot reach the endpoint")
+    # what casman_s3 raises when the connection cannot even be opened
+    fake(handle).fail_next = BackendUnavailableError("cannot reach", request_sent=False)
     with pytest.raises(BackendUnavailableError):
         store.head("nothing")
     assert quota.usage(handle).class_b == 1
@@ -334,40 +346,218 @@ def test_reconcile_storage_replaces_the_prefix_only(tmp_path: Path) -> None:
     assert quota.usage(handle).storage_bytes == 39
 
 
-def test_format_usage_matches_the_spec(tmp_path: Path, clock: list[datetime]) -> None:
-    usage = quota.QuotaUsage(
-        backend="r2",
-        label="R2 Free Tier",
-        month="2026-03",
-        storage_bytes=2_340_000_000,
-        class_a=850_000,
-        class_b=1_234_567,
-        backups=850,
-        restores=12,
-        limits={"storage_gb": 10, "class_a": 1_000_000, "class_b": 10_000_000},
-        percentages={"storage": 23.4, "class_a": 85.0, "class_b": 12.34567},
-    )
-    assert quota.format_usage(usage) == [
-        "R2 Free Tier Quota Usage:",
-        "  Storage:              ✓ 2.34 / 10 GB (23.4%)",
-        "  Class A Ops (writes): ⚠ 850,000 / 1,000,000 (85.0%)",
-        "  Class B Ops (reads):  ✓ 1,234,567 / 10,000,000 (12.3%)",
-        "  Backups this month:   850",
-        "  Restores this month:  12",
-    ]
+# --- reservation: check and count are one step under the lock, before sending -----------
+
+
+def test_a_request_is_counted_before_it_is_sent(tmp_path: Path) -> None:
+    handle = make_handle(tmp_path, {"class_a": 20})
+    seen: list[int] = []
+    fake(handle).during = lambda: seen.append(quota.usage(handle).class_a)
+    storage_for(handle).put("a", b"1", {})
+    assert seen == [1], "the tracker counts the request while it is in flight"
+    assert quota.usage(handle).class_a == 1
+
+
+def test_a_parallel_request_sees_the_one_in_flight(tmp_path: Path) -> None:
+    """The 19th request of 20 is in flight when another process asks: it is blocked."""
+    handle = make_handle(tmp_path, {"class_a": 20})
+    other = make_handle(tmp_path, {"class_a": 20})  # another process, the same tracker
+    store = storage_for(handle)
+    for i in range(18):
+        store.put(f"k{i}", b"x", {})
+    refused: list[str] = []
+
+    def another_process_asks() -> None:
+        with pytest.raises(QuotaExceededError) as caught:
+            storage_for(other).put("late", b"x", {})
+        refused.append(str(caught.value))
+
+    fake(handle).during = another_process_asks
+    store.put("k18", b"x", {})
+    assert len(refused) == 1 and "95.0% of Class A operations used" in refused[0]
+    assert fake(other).calls == [], "the refused request never reached the backend"
+    assert quota.usage(handle).class_a == 19
+
+
+def test_an_upload_in_flight_reserves_its_size(tmp_path: Path) -> None:
+    handle = make_handle(tmp_path, {"storage_gb": 1e-6})  # 1,000 bytes, blocks at 950
+    other = make_handle(tmp_path, {"storage_gb": 1e-6})
+
+    def another_process_uploads() -> None:
+        with pytest.raises(QuotaExceededError, match=r"would bring Storage to 100\.0%"):
+            storage_for(other).put("b", b"x" * 500, {})
+
+    fake(handle).during = another_process_uploads
+    storage_for(handle).put("a", b"x" * 500, {})
+    assert fake(other).calls == []
+    assert quota.usage(handle).storage_bytes == 500
+
+
+def _not_sent_by_attribute() -> StorageError:
+    error = StorageError("refused locally: body over the single-upload limit")
+    error.request_sent = False
+    return error
 
 
 @pytest.mark.parametrize(
-    ("count", "symbol"), [(0, "✓"), (79, "✓"), (80, "⚠"), (94, "⚠"), (95, "✗"), (100, "✗")]
+    "error",
+    [
+        BackendUnavailableError("R2 is unavailable (500); try again later"),
+        BackendUnavailableError("endpoint did not answer in time; try again later"),
+        StorageError("R2 put of backups/a failed: HTTP 400"),
+        RuntimeError("a bug in a third-party backend"),
+        TimeoutError("socket timeout"),
+    ],
+    ids=["5xx", "read-timeout", "other-4xx", "non-casman", "builtin-timeout"],
 )
-def test_format_usage_symbols(tmp_path: Path, count: int, symbol: str) -> None:
-    handle = make_handle(tmp_path, {"class_a": 100})
-    data = quota._fresh(quota._month(quota.now()))
-    data["class_a"] = count
-    quota._write_atomic(quota.tracker_path(handle), data)
-    lines = quota.format_usage(quota.usage(handle))
-    assert lines[2].startswith(f"  Class A Ops (writes): {symbol} {count:,} / 100 ")
-    assert lines[1] == "  Storage:              0.00 GB (no limit)"
+def test_a_request_that_may_have_reached_the_server_stays_counted(
+    tmp_path: Path, error: BaseException
+) -> None:
+    """R2 bills every request it answers, 5xx included; the reservation is kept."""
+    handle = make_handle(tmp_path, {"class_a": 20})
+    fake(handle).fail_next = error
+    with pytest.raises(type(error)):
+        storage_for(handle).put("backups/a", b"x" * 10, {})
+    used = quota.usage(handle)
+    assert used.class_a == 1
+    assert used.storage_bytes == 0, "a failed upload stored nothing as far as casman knows"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        StorageError("refused locally", request_sent=False),
+        BackendUnavailableError("cannot reach the endpoint", request_sent=False),
+        _not_sent_by_attribute(),
+        BackendConfigError("no credentials; set R2_ACCESS_KEY_ID"),
+        InvalidKeyError("key must be relative"),
+    ],
+    ids=["constructor", "unreachable", "attribute", "config", "invalid-key"],
+)
+def test_a_request_refused_before_sending_is_released(tmp_path: Path, error: StorageError) -> None:
+    handle = make_handle(tmp_path, {"class_a": 20})
+    store = storage_for(handle)
+    store.put("backups/a", b"x" * 7, {})
+    seen: list[tuple[int, int]] = []
+    fake(handle).during = lambda: seen.append(in_flight(handle))
+    fake(handle).fail_next = error
+    with pytest.raises(type(error)):
+        store.put("backups/a", b"y" * 30, {})
+    assert seen == [(2, 30)], "count and size reserved while in flight"
+    used = quota.usage(handle)
+    assert (used.class_a, used.storage_bytes) == (1, 7), "both given back"
+    assert in_flight(handle) == (1, 0)
+
+
+def in_flight(handle: BackendHandle) -> tuple[int, int]:
+    """(class_a, bytes reserved by uploads in flight) as the tracker file says now."""
+    data = json.loads(quota.tracker_path(handle).read_text(encoding="utf-8"))
+    return int(data["class_a"]), tracker.pending_bytes(data)
+
+
+def test_a_refused_upload_leaves_a_parallel_upload_of_the_same_key_stored(
+    tmp_path: Path,
+) -> None:
+    """Two processes race to create one key: the loser's 412 must not erase the winner's."""
+    loser = make_handle(tmp_path)
+    winner = make_handle(tmp_path)
+
+    def the_other_process_wins() -> None:
+        storage_for(winner).put("backups/k", b"x" * 40, {}, if_none_match="*")
+
+    fake(loser).during = the_other_process_wins
+    fake(loser).fail_next = PreconditionFailedError("backups/k exists")
+    with pytest.raises(PreconditionFailedError):
+        storage_for(loser).put("backups/k", b"x" * 40, {}, if_none_match="*")
+    used = quota.usage(loser)
+    assert (used.class_a, used.storage_bytes) == (2, 40)
+    assert in_flight(loser) == (2, 0)
+
+
+@pytest.mark.parametrize(("age_hours", "blocked"), [(1, True), (25, False)])
+def test_a_reservation_left_by_a_dead_process_expires(
+    tmp_path: Path, clock: list[datetime], age_hours: int, blocked: bool
+) -> None:
+    handle = make_handle(tmp_path, {"storage_gb": 1e-6})  # 1,000 bytes
+    data = tracker.fresh(clock[0])
+    at = (clock[0] - timedelta(hours=age_hours)).isoformat()
+    data["pending"] = {"dead": {"key": "backups/big", "bytes": 900, "at": at}}
+    tracker.write_atomic(quota.tracker_path(handle), data)
+    if blocked:
+        with pytest.raises(QuotaExceededError, match=r"would bring Storage to 96\.0%"):
+            storage_for(handle).put("backups/small", b"x" * 60, {})
+    else:
+        storage_for(handle).put("backups/small", b"x" * 60, {})
+        assert in_flight(handle) == (1, 0)
+        assert quota.usage(handle).storage_bytes == 60
+
+
+def test_a_release_after_the_month_rolled_leaves_the_new_month_alone(
+    tmp_path: Path, clock: list[datetime]
+) -> None:
+    handle = make_handle(tmp_path, {"class_a": 20})
+    other = make_handle(tmp_path, {"class_a": 20})
+
+    def april_arrives_and_another_process_uploads() -> None:
+        clock[0] = datetime(2026, 4, 1, 0, 0, 1, tzinfo=UTC)
+        storage_for(other).put("b", b"1", {})
+
+    fake(handle).during = april_arrives_and_another_process_uploads
+    fake(handle).fail_next = StorageError("refused locally", request_sent=False)
+    with pytest.raises(StorageError, match="refused locally"):
+        storage_for(handle).put("a", b"1", {})
+    used = quota.usage(handle)
+    assert (used.month, used.class_a, used.storage_bytes) == ("2026-04", 1, 1)
+
+
+def test_a_clock_wound_back_60_days_does_not_reset_the_month(
+    tmp_path: Path, clock: list[datetime]
+) -> None:
+    handle = make_handle(tmp_path, {"class_a": 20})
+    store = storage_for(handle)
+    for i in range(19):
+        store.put(f"k{i}", b"x", {})
+    newest = clock[0]
+    clock[0] = newest - timedelta(days=60)  # mid-January
+    used = quota.usage(handle)
+    assert (used.month, used.class_a) == ("2026-03", 19)
+    with pytest.raises(QuotaExceededError):
+        store.put("late", b"x", {})
+    quota.record_event(handle, "backup")  # a write at the earlier time keeps the newest
+    data = json.loads(quota.tracker_path(handle).read_text(encoding="utf-8"))
+    assert (data["month"], data["class_a"]) == ("2026-03", 19)
+    assert datetime.fromisoformat(data["newest"]) == newest
+
+    clock[0] = datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)  # the clock fixed, same month
+    assert quota.usage(handle).class_a == 19
+    clock[0] = datetime(2026, 4, 1, tzinfo=UTC)  # the newest time enters April: rollover
+    store.put("late", b"x", {})
+    assert (quota.usage(handle).month, quota.usage(handle).class_a) == ("2026-04", 1)
+
+
+def test_a_tracker_without_newest_is_read_and_upgraded(
+    tmp_path: Path, clock: list[datetime]
+) -> None:
+    """Trackers written before ``newest`` existed keep their counts."""
+    handle = make_handle(tmp_path, {"class_a": 20})
+    path = quota.tracker_path(handle)
+    old = {"version": 1, "month": "2026-03", "class_a": 5, "class_b": 0}
+    old.update(backups=0, restores=0, objects={"a": 3})
+    path.write_text(json.dumps(old), encoding="utf-8")
+    storage_for(handle).put("b", b"12", {})
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert (data["version"], data["class_a"], data["objects"]) == (2, 6, {"a": 3, "b": 2})
+    assert datetime.fromisoformat(data["newest"]) == clock[0]
+    assert not list(tmp_path.glob("*.corrupt-*"))
+
+
+def _failure(outcome: str) -> BaseException | None:
+    """``ok``, a failure that reached the server (a 5xx), or one refused before sending."""
+    if outcome == "sent":
+        return BackendUnavailableError("R2 is unavailable (500); try again later")
+    if outcome == "not sent":
+        return BackendUnavailableError("cannot reach the endpoint", request_sent=False)
+    return None
 
 
 @settings(
@@ -376,29 +566,34 @@ def test_format_usage_symbols(tmp_path: Path, count: int, symbol: str) -> None:
 @given(
     st.lists(
         st.tuples(
-            st.sampled_from(["put", "delete", "get"]), st.sampled_from("abc"), st.integers(0, 50)
+            st.sampled_from(["put", "delete", "get"]),
+            st.sampled_from("abc"),
+            st.integers(0, 50),
+            st.sampled_from(["ok", "ok", "sent", "not sent"]),
         ),
         max_size=25,
     )
 )
-def test_storage_is_what_is_stored_now(
-    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, str, int]]
+def test_counts_are_what_was_sent_and_storage_what_is_stored_now(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[str, str, int, str]]
 ) -> None:
     handle = make_handle(tmp_path_factory.mktemp("q"))
     store = storage_for(handle)
-    for kind, key, size in steps:
-        if kind == "put":
-            store.put(key, b"x" * size, {})
-        elif kind == "delete":
-            store.delete(key)
-        else:
-            with contextlib.suppress(ObjectNotFoundError):
+    for kind, key, size, outcome in steps:
+        fake(handle).fail_next = _failure(outcome)
+        with contextlib.suppress(ObjectNotFoundError, BackendUnavailableError):
+            if kind == "put":
+                store.put(key, b"x" * size, {})
+            elif kind == "delete":
+                store.delete(key)
+            else:
                 store.get(key)
     expected = sum(len(body) for body, _ in fake(handle).objects.values())
     used = quota.usage(handle)
     assert used.storage_bytes == expected
-    assert used.class_a == sum(1 for kind, _, _ in steps if kind == "put")
-    assert used.class_b == sum(1 for kind, _, _ in steps if kind == "get")
+    sent = [(kind, outcome) for kind, _, _, outcome in steps if outcome != "not sent"]
+    assert used.class_a == sum(1 for kind, _ in sent if kind == "put")
+    assert used.class_b == sum(1 for kind, _ in sent if kind == "get")
 
 
 def _worker(state_dir: str, increments: int) -> None:

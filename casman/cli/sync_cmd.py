@@ -226,7 +226,7 @@ def sync_(ctx: click.Context, parts: bool, assembled: bool, force: bool, as_json
 @click.pass_context
 def status_(ctx: click.Context, as_json: bool) -> None:
     """Configuration (secrets masked), backend reachability, databases, quota."""
-    from casman.storage import quota
+    from casman.cli.quota_view import format_usage
     from casman.sync.status import status
 
     report = status(_context(ctx, "status"))
@@ -258,7 +258,7 @@ def status_(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  {db.db_name:<20} {size:>10}  {db.relation:<18} last backup: {last}")
     if report.quota is not None:
         click.echo("")
-        for line in quota.format_usage(report.quota):
+        for line in format_usage(report.quota):
             click.echo(line)
 
 
