@@ -150,9 +150,10 @@ def test_retention_keeps_good_backups_when_junk_sorts_newest(
     for key in junk:
         _put_junk(storage, key)
     casman.ok("parts", "add", "ANT", "1", "1")
-    result = casman.ok("sync", "backup", "--parts")
-    assert "not a verified backup" in result.stderr
-    keys = [info.key for info in storage.list("backups/parts.db/")]
+    casman.ok("sync", "backup", "--parts")
+    keys = [
+        info.key for info in storage.list("backups/parts.db/") if not info.key.endswith("HEAD.json")
+    ]
     new = [k for k in keys if k not in junk and k not in good]
     assert len(new) == 1 and not new[0].startswith("backups/parts.db/2099")
     # three verified backups kept (the new one and the two newest good ones); junk untouched
@@ -160,6 +161,13 @@ def test_retention_keeps_good_backups_when_junk_sorts_newest(
     # sync and status ignore the junk: the newest *verified* backup is the new one
     synced = json.loads(casman.ok("sync", "sync", "--parts", "--json").output)
     assert synced[0]["relation"] == "in sync"
+    # maintain reports the junk and leaves it alone
+    report = json.loads(casman("sync", "maintain", "--json").stdout)
+    assert set(report["problems"]) == set(junk) and not report["deleted"]
+    assert {info.key for info in storage.list("backups/parts.db/")} == {
+        *keys,
+        "backups/parts.db/HEAD.json",
+    }
 
 
 def test_maintain_deep_finds_a_flipped_byte_and_says_which_level(
