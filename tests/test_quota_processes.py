@@ -211,12 +211,6 @@ def test_a_request_answered_500_is_counted_as_r2_bills_it(
     assert used.storage_bytes == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="botocore retries a 5xx inside one wrapped call (casman_s3's max_attempts, 3 by "
-    "default): R2 bills every attempt, the wrapper reserves one. Retries belong in a wrapper "
-    "outside the quota's, so that each attempt is reserved.",
-)
 def test_every_attempt_of_a_retried_request_is_counted(
     proxy_for: Callable[..., CountingProxy], s3_bucket: str, tmp_path: Path
 ) -> None:
@@ -234,6 +228,27 @@ def test_every_attempt_of_a_retried_request_is_counted(
     with pytest.raises(BackendUnavailableError):
         store.put("backups/a", b"abc", {})
     assert quota.usage(handle).class_a == proxy.billed(s3_bucket, "A")
+
+
+def test_the_host_retries_reads_and_counts_every_attempt(
+    proxy_for: Callable[..., CountingProxy], s3_bucket: str, tmp_path: Path
+) -> None:
+    """botocore does not retry (max_attempts 1); casman's Storage does, through the hook."""
+    proxy = proxy_for(fail=lambda method, path: method == "HEAD")
+    spec = get_backend_spec("r2")
+    environ = {
+        "R2_ENDPOINT": proxy.endpoint,
+        "R2_ACCESS_KEY_ID": FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "R2_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        "R2_BUCKET_NAME": s3_bucket,
+    }
+    backend = spec.factory(resolve_options(spec, {}, environ))
+    handle = BackendHandle("r2", spec, backend, {"quota": {"class_b": 20}}, tmp_path)
+    store = Storage(handle, get_plugin_manager().hook, purpose="status", attempts=3)
+    with pytest.raises(BackendUnavailableError):
+        store.head("backups/a")
+    assert proxy.billed(s3_bucket, "B") == 3
+    assert quota.usage(handle).class_b == 3
 
 
 def test_a_server_that_cannot_be_reached_costs_nothing(tmp_path: Path, s3_bucket: str) -> None:

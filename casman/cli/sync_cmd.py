@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from casman.cli.common import get_config, json_option, print_json
+from casman.cli.output import printable
 from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
 from casman.errors import CasmanError
 
@@ -112,16 +113,35 @@ def backup(
         return
     for result in results:
         if result.key:
-            click.echo(
-                f"✓ {result.db_name}: backed up to {result.key} "
-                f"({_size(result.size)}, {result.records} records)"
+            how = (
+                "merged with the other sites' work and published"
+                if result.merged
+                else ("backed up to")
             )
-        else:
+            click.echo(f"✓ {result.db_name}: {how} {result.key}")
+            if result.conflicts:
+                click.echo(
+                    f"  ⚠ {result.conflicts} conflict(s) found by the merge; "
+                    "see `casman sync status`"
+                )
+        elif result.unchanged_since:
             click.echo(
                 f"✓ {result.db_name}: unchanged since {result.unchanged_since}; not uploaded"
             )
+        else:
+            click.echo(f"• {result.db_name} ({result.relation}): {result.note}")
         for key in result.deleted:
             click.echo(f"  retention: deleted {key}")
+        _report_unverified(result.unverified)
+
+
+def _report_unverified(unverified: dict[str, list[str]]) -> None:
+    for key, problems in unverified.items():
+        click.echo(
+            f"⚠ {printable(key)} is not a verified backup ({printable('; '.join(problems))}); "
+            "left in place and not counted",
+            err=True,
+        )
 
 
 @sync.command("list")
@@ -130,11 +150,26 @@ def backup(
 @click.pass_context
 def list_(ctx: click.Context, db_name: str | None, as_json: bool) -> None:
     """List backups with their metadata, newest first (every page)."""
-    from casman.sync.catalog import describe, list_backups
+    from casman.sync.head import load_head
 
     context = _context(ctx, "list")
-    entries = list_backups(context.storage, db_name)
-    described = [describe(e.key, context.storage.head(e.name)) for e in entries]
+    described = [
+        {
+            "key": version.key,
+            "database": name,
+            "timestamp": version.taken_at,
+            "size": version.size,
+            "records": version.records,
+            "operation": version.operation,
+            "sha256": version.sha256,
+            "casman_version": version.casman_version,
+            "host": version.site,
+            "parents": list(version.parents),
+            "head": index == 0,
+        }
+        for name in ([db_name] if db_name else list(DATABASE_NAMES))
+        for index, version in enumerate(load_head(context, name).versions)
+    ]
     if as_json:
         print_json(described)
         return
@@ -144,13 +179,14 @@ def list_(ctx: click.Context, db_name: str | None, as_json: bool) -> None:
     click.echo(f"Available Backups ({len(described)}):")
     click.echo("=" * 80)
     for item in described:
-        sha = str(item["sha256"] or "-")
-        click.echo(f"\n{item['key']}")
-        click.echo(f"  Database:    {item['database']}")
-        click.echo(f"  Timestamp:   {item['timestamp']}")
+        sha = printable(item["sha256"] or "-")
+        click.echo(f"\n{printable(item['key'])}")
+        click.echo(f"  Database:    {printable(item['database'])}")
+        click.echo(f"  Timestamp:   {printable(item['timestamp'])}")
         click.echo(f"  Size:        {_size(item['size'])}")
         click.echo(f"  Records:     {item['records']}")
-        click.echo(f"  Operation:   {item['operation']}")
+        click.echo(f"  Operation:   {printable(item['operation'])}")
+        click.echo(f"  Host:        {printable(item['host'] or '-')}")
         click.echo(f"  Checksum:    {sha[:12]}…")
 
 
@@ -185,15 +221,24 @@ def restore_(ctx: click.Context, key: str, no_backup: bool, dry_run: bool) -> No
 @click.option("--parts", is_flag=True, help="Only parts.db.")
 @click.option("--assembled", is_flag=True, help="Only assembled_casm.db.")
 @click.option(
-    "--force", is_flag=True, help="Replace local changes too (a local safety copy is kept)."
+    "--dry-run",
+    is_flag=True,
+    help="Say what would be done (push, fast-forward, merge); write nothing.",
 )
 @json_option
 @click.pass_context
-def sync_(ctx: click.Context, parts: bool, assembled: bool, force: bool, as_json: bool) -> None:
-    """Download the newest remote version where the local database has no unsynced changes."""
-    from casman.sync.pull import pull
+def sync_(ctx: click.Context, parts: bool, assembled: bool, dry_run: bool, as_json: bool) -> None:
+    """Converge with the store: publish local work, fetch other sites' work, merge both.
 
-    results = pull(_context(ctx, "sync"), _selected(parts, assembled), force=force)
+    Nothing is lost: a database that changed here and on the store is merged (parts and
+    connection events of both sides kept, clashes reported as conflicts) and the merge is
+    published; a local safety copy is kept before anything local is replaced.
+    """
+    from casman.sync.converge import converge, plan
+
+    context = _context(ctx, "sync")
+    names = _selected(parts, assembled)
+    results = [plan(context, n) if dry_run else converge(context, n) for n in names]
     if as_json:
         print_json(
             [
@@ -201,24 +246,27 @@ def sync_(ctx: click.Context, parts: bool, assembled: bool, force: bool, as_json
                     "database": r.db_name,
                     "relation": r.relation.value,
                     "action": r.action,
+                    "published": r.published,
                     "downloaded": r.downloaded,
                     "safety_copy": str(r.safety_copy) if r.safety_copy else None,
+                    "conflicts": [asdict(c) for c in r.conflicts],
+                    "dry_run": dry_run,
                 }
                 for r in results
             ]
         )
-    else:
-        for r in results:
-            mark = "✗" if r.action.startswith("refused") else "✓"
-            click.echo(f"{mark} {r.db_name} ({r.relation.value}): {r.action}")
-            if r.safety_copy:
-                click.echo(f"  local safety copy: {r.safety_copy}")
-    refused = [r.db_name for r in results if r.action.startswith("refused")]
-    if refused:
-        raise CasmanError(
-            f"sync refused for {', '.join(refused)} to keep unsynced local changes; "
-            "run `casman sync backup` first or `casman sync sync --force`"
-        )
+        return
+    for r in results:
+        click.echo(f"✓ {r.db_name} ({r.relation.value}): {printable(r.action)}")
+        if r.safety_copy:
+            click.echo(f"  local safety copy: {r.safety_copy}")
+        for conflict in r.conflicts:
+            click.echo(
+                f"  ⚠ conflict ({conflict.kind} {printable(conflict.key)}): "
+                f"{printable(conflict.detail)}"
+            )
+            click.echo(f"      kept:  {printable(conflict.kept)}")
+            click.echo(f"      other: {printable(conflict.other)}")
 
 
 @sync.command("status")
@@ -256,6 +304,16 @@ def status_(ctx: click.Context, as_json: bool) -> None:
         size = _size(db.size) if db.exists else "missing"
         last = db.last_backup_at or "never"
         click.echo(f"  {db.db_name:<20} {size:>10}  {db.relation:<18} last backup: {last}")
+    conflicts = [c for db in report.databases for c in db.conflicts]
+    if conflicts:
+        click.echo(f"\nConflicts found by merges ({len(conflicts)}):")
+        for conflict in conflicts:
+            click.echo(
+                f"  ⚠ {printable(conflict.get('kind'))} {printable(conflict.get('key'))}: "
+                f"{printable(conflict.get('detail'))}"
+            )
+            click.echo(f"      kept:  {printable(conflict.get('kept'))}")
+            click.echo(f"      other: {printable(conflict.get('other'))}")
     if report.quota is not None:
         click.echo("")
         for line in format_usage(report.quota):
@@ -263,10 +321,15 @@ def status_(ctx: click.Context, as_json: bool) -> None:
 
 
 @sync.command("maintain")
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Download every backup and check its SHA-256 (one GET each instead of one HEAD).",
+)
 @click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
 @json_option
 @click.pass_context
-def maintain_(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+def maintain_(ctx: click.Context, deep: bool, dry_run: bool, as_json: bool) -> None:
     """Verify every backup, report non-Standard storage, apply retention."""
     if dry_run:
         keep = get_config(ctx).sync.keep_versions
@@ -279,13 +342,13 @@ def maintain_(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
         return
     from casman.sync.maintain import maintain
 
-    report = maintain(_context(ctx, "maintain"))
+    report = maintain(_context(ctx, "maintain"), deep=deep)
     if as_json:
         print_json(asdict(report))
     else:
-        click.echo(f"✓ {len(report.verified)} backup(s) verified")
+        click.echo(f"✓ {len(report.verified)} backup(s) verified: {report.level}")
         for key, problems in report.problems.items():
-            click.echo(f"✗ {key}: {'; '.join(problems)}")
+            click.echo(f"✗ {printable(key)}: {printable('; '.join(problems))} (left in place)")
         for key, storage_class in report.not_standard.items():
             click.echo(
                 f"⚠ {key} is in {storage_class} storage, not Standard (check lifecycle rules)"

@@ -27,6 +27,8 @@ class StorageError(CasmanError):
 class InvalidKeyError(StorageError):
     """A key that is not relative, `/`-separated and free of `..`; rejected before any I/O."""
 
+    request_sent = False
+
 
 class ObjectNotFoundError(StorageError):
     """The key does not exist on the backend."""
@@ -42,6 +44,8 @@ class ChecksumMismatchError(StorageError):
 
 class BackendConfigError(StorageError):
     """The backend is misconfigured (missing credentials, bucket, unknown option)."""
+
+    request_sent = False
 
 
 class BackendUnavailableError(StorageError):
@@ -62,3 +66,5 @@ class ObjectTooLargeError(StorageError):
 
 class QuotaExceededError(StorageError):
     """An operation was blocked before it was sent because it would pass the quota."""
+
+    request_sent = False

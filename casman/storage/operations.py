@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, cast
 import pluggy
 
 from casman.storage.backend import Backend, BackendSpec, ListPage, ObjectInfo, OperationKind
+from casman.storage.errors import BackendUnavailableError
 from casman.storage.hookspecs import hookimpl
 from casman.storage.keys import validate_key, validate_prefix
 
@@ -89,13 +91,35 @@ class CoreStorageOpPlugin:
         raise ValueError(f"unknown storage operation {op.kind!r}")
 
 
-class Storage:
-    """The sync engine's view of one backend: validated keys, every call through the hook."""
+DEFAULT_ATTEMPTS = 3
+RETRY_PAUSES = (0.2, 1.0, 2.0)
+"""Seconds to wait before the 2nd, 3rd, … attempt."""
 
-    def __init__(self, handle: BackendHandle, hook: pluggy.HookRelay, purpose: str = "") -> None:
+
+def may_retry(op: StorageOp, error: BackendUnavailableError) -> bool:
+    """Reads and deletes are idempotent; a write is repeated only if it never left."""
+    return op.kind != "put" or not error.request_sent
+
+
+class Storage:
+    """The sync engine's view of one backend: validated keys, every call through the hook.
+
+    Retries happen here, around the hook, so every attempt passes the wrappers: the quota
+    reserves each attempt (R2 bills each), the trace shows each. Backends should not
+    retry on their own for the same reason.
+    """
+
+    def __init__(
+        self,
+        handle: BackendHandle,
+        hook: pluggy.HookRelay,
+        purpose: str = "",
+        attempts: int = DEFAULT_ATTEMPTS,
+    ) -> None:
         self.handle = handle
         self._hook = hook
         self.purpose = purpose
+        self.attempts = max(1, attempts)
 
     @property
     def name(self) -> str:
@@ -104,7 +128,14 @@ class Storage:
     def _call(self, op: StorageOp) -> object:
         if not op.purpose:
             op.purpose = self.purpose
-        return self._hook.casman_storage_op(backend=self.handle, op=op)
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return self._hook.casman_storage_op(backend=self.handle, op=op)
+            except BackendUnavailableError as error:
+                if attempt >= self.attempts or not may_retry(op, error):
+                    raise
+                time.sleep(RETRY_PAUSES[min(attempt - 1, len(RETRY_PAUSES) - 1)])
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def put(
         self,

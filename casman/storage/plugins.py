@@ -25,7 +25,7 @@ from casman.config import Config
 from casman.storage import hookspecs
 from casman.storage.backend import BackendSpec
 from casman.storage.errors import BackendConfigError, UnknownBackendError
-from casman.storage.operations import BackendHandle, Storage
+from casman.storage.operations import DEFAULT_ATTEMPTS, BackendHandle, Storage
 
 ENTRY_POINT_GROUP = "casman"
 LOAD_PLUGINS_ENV = "CASMAN_LOAD_PLUGINS"
@@ -358,7 +358,8 @@ def open_storage(
         name=name, spec=spec, impl=impl, settings=settings, state_dir=config.database_dir
     )
     log.info("backend %s opened with %s", name, describe_settings(spec, options))
-    return Storage(handle, get_plugin_manager().hook, purpose=purpose)
+    attempts = 1 if automatic else DEFAULT_ATTEMPTS
+    return Storage(handle, get_plugin_manager().hook, purpose=purpose, attempts=attempts)
 
 
 AUTOMATIC_WORK_DEFAULTS: Mapping[str, str] = {

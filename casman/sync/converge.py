@@ -220,14 +220,22 @@ def publish(context: SyncContext, head: Head, new: Sequence[Version]) -> tuple[H
         if current is not None and all(current.find(v.key) for v in new):
             moved = current
         else:
-            for version in new:
-                _delete_quietly(context, version.key)
+            _forget(context, new)
             raise
+    except CasmanError:
+        _forget(context, new)  # e.g. the quota blocked the head write: publish nothing
+        raise
     deleted = []
     for version in dropped:
         _delete_quietly(context, version.key)
         deleted.append(version.key)
     return moved, deleted
+
+
+def _forget(context: SyncContext, versions: Sequence[Version]) -> None:
+    """Delete uploaded versions the head never named (nobody can know them)."""
+    for version in versions:
+        _delete_quietly(context, version.key)
 
 
 def _delete_quietly(context: SyncContext, key: str) -> None:
@@ -339,25 +347,31 @@ def _merge(
         merged = snapshot_in_memory(context.db_path(db_name))
         taken = {v.key for v in head.versions}
         local_parents = [synced.key] if synced else []
-        local_version = upload_version(
-            context,
-            db_name,
-            head,
-            local.snapshot,
-            "local work before merge",
-            local_parents,
-            taken,
-        )
-        merge_version = upload_version(
-            context,
-            db_name,
-            head,
-            merged,
-            f"merge of {remote.key} and {local_version.key}",
-            [remote.key, local_version.key],
-            taken,
-            report.conflicts,
-        )
+        uploaded: list[Version] = []
+        try:
+            local_version = upload_version(
+                context,
+                db_name,
+                head,
+                local.snapshot,
+                "local work before merge",
+                local_parents,
+                taken,
+            )
+            uploaded.append(local_version)
+            merge_version = upload_version(
+                context,
+                db_name,
+                head,
+                merged,
+                f"merge of {remote.key} and {local_version.key}",
+                [remote.key, local_version.key],
+                taken,
+                report.conflicts,
+            )
+        except CasmanError:
+            _forget(context, uploaded)
+            raise
     _, deleted = publish(context, head, [merge_version, local_version])
     _record(context, db_name, merge_version, merged.fingerprint)
     context.record_event("backup")

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from casman.storage.errors import (
-    BackendConfigError,
-    InvalidKeyError,
     QuotaExceededError,
     StorageError,
 )
@@ -47,8 +45,6 @@ from casman.storage.quota.tracker import (
 
 log = logging.getLogger("casman.quota")
 
-NEVER_SENT = (InvalidKeyError, BackendConfigError, QuotaExceededError)
-"""Errors raised before any request exists, by construction: their reservation is released."""
 
 _warned: set[tuple[str, str]] = set()
 """(tracker path, resource) already warned about in this process: warn once, not per call."""
@@ -70,12 +66,11 @@ class Reservation:
 def was_sent(error: BaseException) -> bool:
     """Whether a failed request may have reached the server (and so is billed).
 
-    Only the declared ``StorageError.request_sent`` (False when a backend refused locally)
-    and the never-sent errors say "not sent"; anything else — a 5xx, a timeout, a bug in a
-    backend, an interrupt — may have been sent and is counted, erring on the quota's side.
+    Only the declared ``StorageError.request_sent`` says "not sent" (False by default for
+    the errors that exist before any request: invalid key, configuration, quota; a backend
+    sets it on the others); anything else — a 5xx, a timeout, a bug in a backend, an
+    interrupt — may have been sent and is counted, erring on the quota's side.
     """
-    if isinstance(error, NEVER_SENT):
-        return False
     if isinstance(error, StorageError):
         return error.request_sent
     return True

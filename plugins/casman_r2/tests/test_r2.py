@@ -13,6 +13,7 @@ from casman_s3 import S3Backend
 from casman_s3.settings import Network, mask_url
 from casman_s3.testing import blackhole, closed_port
 
+from casman.cli.quota_view import format_usage
 from casman.storage import (
     BackendConfigError,
     BackendHandle,
@@ -128,7 +129,7 @@ def test_quota_counts_real_requests_with_the_free_tier_by_default(
     used = quota.usage(handle)
     assert (used.class_a, used.class_b, used.storage_bytes) == (3, 1, 3)
     assert used.limits == {"storage_gb": 10, "class_a": 1_000_000, "class_b": 10_000_000}
-    assert quota.format_usage(used)[0] == "R2 Free Tier Quota Usage:"
+    assert format_usage(used)[0] == "R2 Free Tier Quota Usage:"
     assert (tmp_path / ".r2_quota_tracker.json").exists()
 
 
@@ -187,9 +188,9 @@ def test_network_options_are_declared_with_r2_names() -> None:
         options["connect_timeout"].default,
         options["read_timeout"].default,
         options["max_attempts"].default,
-    ) == ("5", "20", "3")
+    ) == ("5", "20", "1")
     environ = {"R2_ACCOUNT_ID": "abc", "R2_ACCESS_KEY_ID": "id", "R2_SECRET_ACCESS_KEY": SECRET}
-    assert open_r2(environ).network == Network(5.0, 20.0, 3)
+    assert open_r2(environ).network == Network(5.0, 20.0, 1)
     with pytest.raises(BackendConfigError) as caught:
         open_r2({**environ, "R2_MAX_ATTEMPTS": "99"})
     assert str(caught.value).startswith(

@@ -19,7 +19,9 @@ from casman.storage import BackendConfigError, BackendOption
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 20.0
-DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_MAX_ATTEMPTS = 1
+"""botocore's own attempts: 1, because casman's host retries (each attempt is then counted by
+the quota wrapper, which botocore's hidden retries would escape)."""
 MAX_ATTEMPTS_LIMIT = 10
 MAX_TIMEOUT = 3600.0
 """Upper bound of a timeout: larger values are surely a mistake (and overflow a socket)."""

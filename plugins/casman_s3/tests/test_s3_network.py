@@ -128,15 +128,16 @@ def test_config_values_and_core_overrides_are_honoured_exactly() -> None:
 
 
 def test_defaults_bound_the_worst_case() -> None:
-    """Defaults 5 s / 20 s / 3 attempts: a silent server costs ~60 s, anything at most 88 s."""
+    """Defaults 5 s / 20 s / 1 botocore attempt (casman's host retries, up to 3 times): a
+    silent server costs 20 s per attempt, anything at most 25 s per attempt."""
     backend = open_s3(s3_environ("http://127.0.0.1:9"))
-    assert backend.network == Network(connect_timeout=5.0, read_timeout=20.0, max_attempts=3)
+    assert backend.network == Network(connect_timeout=5.0, read_timeout=20.0, max_attempts=1)
     config = backend._client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (5.0, 20.0)
-    assert config.retries == {"total_max_attempts": 3, "mode": "standard"}
+    assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
     silent = backend.network.max_attempts * backend.network.read_timeout
-    assert silent == 60.0
-    assert backend.network.worst_case_seconds() == 88.0  # 3 × (5 + 20) + (1 + 5) + (2 + 5)
+    assert silent == 20.0
+    assert backend.network.worst_case_seconds() == 25.0  # 1 × (5 + 20)
 
 
 @pytest.mark.parametrize(
