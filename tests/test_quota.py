@@ -128,7 +128,9 @@ def make_handle(
 
 
 def storage_for(handle: BackendHandle) -> Storage:
-    return Storage(handle, get_plugin_manager().hook, purpose="backup")
+    """One attempt per call: these tests count what one request costs (retries are the
+    host's, tested in test_quota_processes.py)."""
+    return Storage(handle, get_plugin_manager().hook, purpose="backup", attempts=1)
 
 
 def fake(handle: BackendHandle) -> RecordingBackend:
