@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
+from casman_s3.testing import blackhole
 
 from casman.config import load_config
 from casman.storage.errors import StorageError
 from casman.storage.plugins import AUTOMATIC_WORK_DEFAULTS, open_storage
-from casman_s3.testing import blackhole
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ def test_a_crafted_table_name_neither_runs_nor_hangs(casman: Casman, remote: Pat
     casman.ok("parts", "add", "ANT", "1", "1")
     crafted = (
         'x" UNION ALL SELECT COUNT(*) FROM (WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL '
-        'SELECT i + 1 FROM r) SELECT i FROM r) --'
+        "SELECT i + 1 FROM r) SELECT i FROM r) --"
     )
     key = plant(
         casman,

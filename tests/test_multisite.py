@@ -198,7 +198,9 @@ def test_two_sites_publishing_at_once_lose_no_version(tmp_path: Path) -> None:
         outcomes = [racer.communicate(timeout=120) for racer in racers]
         assert all(r.returncode == 0 for r in racers), outcomes
         for env in envs:
-            subprocess.run([*_casman_exe(), "sync", "sync"], env=env, check=True, capture_output=True)
+            subprocess.run(
+                [*_casman_exe(), "sync", "sync"], env=env, check=True, capture_output=True
+            )
         listed = [
             {
                 p["part_number"]

@@ -7,7 +7,6 @@ command's stdout and stderr is checked for the (distinctive, fake) secret key.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
