@@ -36,11 +36,12 @@ from casman.config import load_config
 from casman.db.schema import DATABASE_NAMES, PARTS_DB
 from casman.storage.plugins import open_storage
 from casman.sync.backup import backup_database
-from casman.sync.catalog import describe, list_backups
+from casman.sync.catalog import list_backups
 from casman.sync.context import SyncContext
+from casman.sync.converge import converge
+from casman.sync.head import load_head
 from casman.sync.install import SAFETY_DIR
 from casman.sync.maintain import maintain
-from casman.sync.pull import pull
 from casman.sync.restore import restore
 from casman.sync.state import STATE_FILE
 from casman.sync.status import status
@@ -194,19 +195,20 @@ def count_scenarios(root: Path, backend: str) -> list[tuple[str, Counter[OpKey]]
         backups = len(list_backups(context.storage))
         record(
             f"`sync list` ({backups} backups)",
-            lambda: [
-                describe(e.key, context.storage.head(e.name)) for e in list_backups(context.storage)
-            ],
+            lambda: [load_head(context, name).versions for name in DATABASE_NAMES],
         )
         record("`sync status`", lambda: status(context))
-        record("`sync sync`, nothing to do (no-op)", lambda: pull(context, list(DATABASE_NAMES)))
+        record(
+            "`sync sync`, nothing to do (no-op)",
+            lambda: [converge(context, name) for name in DATABASE_NAMES],
+        )
         with _other_machine(root, backend, clock) as other:
             for db_name in DATABASE_NAMES:
                 touch(other.database_dir, db_name, stamps.next())
                 backup_database(other, db_name, "benchmark on another machine")
         record(
             "`sync sync`, another machine backed up both (2 downloads)",
-            lambda: pull(context, list(DATABASE_NAMES)),
+            lambda: [converge(context, name) for name in DATABASE_NAMES],
         )
         older = list_backups(context.storage, PARTS_DB)[3].name
         record(

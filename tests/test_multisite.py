@@ -115,7 +115,16 @@ def test_two_diverged_sites_end_identical_with_a_clash_reported(sites: list[Site
     positions = json.loads(a.ok("antenna", "list", "--json").output)
     assert {p["grid_code"] for p in positions} >= {"CN001E01", "CN001E02"}
     status = a.ok("sync", "status").output
-    assert "Conflicts found by merges" in status
+    assert "Conflicts found by merges" in status and "LNA00001P1" in status
+    # the web home page shows the same state (read from local files only)
+    from casman.web.app import create_app
+
+    client = create_app(a.directory).test_client()
+    assert b"conflict-banner" in client.get("/", headers={"Host": "localhost"}).data
+    # an ordinary disconnect resolves it
+    a.ok("assembly", "disconnect", "LNA00001P1", "CXS00002P1")
+    assert "Conflicts found by merges" not in a.ok("sync", "status").output
+    assert b"conflict-banner" not in client.get("/", headers={"Host": "localhost"}).data
 
 
 def test_three_sites_working_in_turns_converge(sites: list[Site]) -> None:

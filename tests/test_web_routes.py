@@ -85,6 +85,7 @@ def test_home_counts(client: FlaskClient) -> None:
         "assigned_antennas": 3,
         "grid_positions": 258,
         "snap_boards": 39,
+        "open_conflicts": [],
     }
 
 

@@ -304,9 +304,9 @@ def status_(ctx: click.Context, as_json: bool) -> None:
         size = _size(db.size) if db.exists else "missing"
         last = db.last_backup_at or "never"
         click.echo(f"  {db.db_name:<20} {size:>10}  {db.relation:<18} last backup: {last}")
-    conflicts = [c for db in report.databases for c in db.conflicts]
+    conflicts = report.conflicts
     if conflicts:
-        click.echo(f"\nConflicts found by merges ({len(conflicts)}):")
+        click.echo(f"\nConflicts found by merges, still open ({len(conflicts)}):")
         for conflict in conflicts:
             click.echo(
                 f"  ⚠ {printable(conflict.get('kind'))} {printable(conflict.get('key'))}: "

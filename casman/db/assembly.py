@@ -90,6 +90,14 @@ def _active_partners(conn: sqlite3.Connection, column: str, other: str, part: st
     return [partner for partner, status in state.items() if status == CONNECTED]
 
 
+def active_link_counts(conn: sqlite3.Connection, part: str) -> tuple[int, int]:
+    """How many active outgoing and incoming links ``part`` has (a rule break if > 1)."""
+    return (
+        len(_active_partners(conn, "part_number", "connected_to", part)),
+        len(_active_partners(conn, "connected_to", "part_number", part)),
+    )
+
+
 def outgoing(conn: sqlite3.Connection, part: str) -> str | None:
     partners = _active_partners(conn, "part_number", "connected_to", part)
     return partners[0] if partners else None
@@ -164,7 +172,10 @@ def disconnect(
     """Append a ``disconnected`` event for a pair that is currently connected."""
     stamp = scan_time or now_iso()
     with write_transaction(conn):
-        connected = outgoing(conn, source.part_number) == target.part_number
+        # the pair's own state, not "the" outgoing link: after a merge a part may have two
+        # (a conflict), and disconnecting either one is how a technician resolves it
+        partners = _active_partners(conn, "part_number", "connected_to", source.part_number)
+        connected = target.part_number in partners
         check_disconnection(source, target, connected)
         return _append(conn, source, target, DISCONNECTED, stamp, target_scan_time or stamp)
 

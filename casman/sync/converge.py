@@ -33,6 +33,7 @@ from casman.fileio import write_file
 from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from casman.sync.backup_keys import BackupKey, new_key, parse_backup_key
 from casman.sync.catalog import META_PARENTS, META_SITE
+from casman.sync.conflicts import head_conflicts
 from casman.sync.context import SyncContext, site_name
 from casman.sync.head import Head, Version, load_head, read_head, write_head
 from casman.sync.install import (
@@ -454,11 +455,29 @@ def converge(
             log.info("round %d for %s: %s; going round again", round_number, db_name, error)
             continue
         result.rounds = round_number
+        _remember_conflicts(context, db_name, head, result)
         return result
     raise CasmanError(
         f"{db_name}: the store's head kept moving during {MAX_ROUNDS} attempts (other sites "
         "publishing at the same time); nothing was lost, run `casman sync sync` again"
     )
+
+
+def _remember_conflicts(context: SyncContext, db_name: str, head: Head, result: SyncResult) -> None:
+    """Keep the store's conflicts locally, so status and the web show them offline."""
+    known = head_conflicts(head.versions)
+    known += [
+        {
+            "kind": c.kind,
+            "key": c.key,
+            "kept": c.kept,
+            "other": c.other,
+            "detail": c.detail,
+            "version": result.published or "",
+        }
+        for c in result.conflicts
+    ]
+    context.state.record_conflicts(context.backend, db_name, known)
 
 
 def _step(

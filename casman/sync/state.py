@@ -63,3 +63,30 @@ class SyncState:
             data = self._read()
             data["backends"].setdefault(backend, {})[db_name] = asdict(version)
             atomic_write_bytes(self.path, json.dumps(data, indent=2).encode("utf-8"))
+
+    def record_conflicts(self, backend: str, db_name: str, conflicts: list[dict[str, str]]) -> None:
+        """The conflicts the store's versions carry, as of the last sync (for offline views)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            data = self._read()
+            stored = data.setdefault("conflicts", {})
+            if not isinstance(stored, dict):
+                stored = data["conflicts"] = {}
+            stored.setdefault(backend, {})[db_name] = conflicts
+            atomic_write_bytes(self.path, json.dumps(data, indent=2).encode("utf-8"))
+
+    def conflicts(self) -> list[dict[str, str]]:
+        """Every recorded conflict, all backends and databases, each once."""
+        stored = self._read().get("conflicts")
+        found: dict[tuple[str, ...], dict[str, str]] = {}
+        if not isinstance(stored, dict):
+            return []
+        for per_db in stored.values():
+            if not isinstance(per_db, dict):
+                continue
+            for items in per_db.values():
+                for item in items if isinstance(items, list) else []:
+                    if isinstance(item, dict) and all(isinstance(v, str) for v in item.values()):
+                        key = tuple(item.get(k, "") for k in ("kind", "key", "version", "other"))
+                        found.setdefault(key, item)
+        return list(found.values())

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from casman.db.readonly import open_read_only
 from casman.db.schema import DATABASE_NAMES
 from casman.errors import CasmanError
 from casman.storage import quota
 from casman.storage.errors import QuotaExceededError
 from casman.storage.plugins import describe_settings
+from casman.sync.conflicts import open_conflicts
 from casman.sync.context import SyncContext
 from casman.sync.converge import classify, local_state
 from casman.sync.head import Head, load_head
+from casman.sync.state import SyncState
 
 
 @dataclass
@@ -24,7 +28,6 @@ class DatabaseStatus:
     newest_backup: str | None
     last_synced: str | None
     last_backup_at: str | None
-    conflicts: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -37,6 +40,7 @@ class StatusReport:
     error: str | None
     databases: list[DatabaseStatus] = field(default_factory=list)
     quota: quota.QuotaUsage | None = None
+    conflicts: list[dict[str, str]] = field(default_factory=list)
 
 
 def _database_status(
@@ -46,11 +50,8 @@ def _database_status(
     synced = context.state.get(context.backend, db_name)
     newest = head.newest if head else None
     relation = "unknown (backend unreachable)"
-    conflicts: list[dict[str, str]] = []
     if head is not None:
         relation = classify(local_state(context, db_name), synced, head).value
-        for version in head.versions:
-            conflicts += [dict(c, version=version.key) for c in version.conflicts]
     return DatabaseStatus(
         db_name=db_name,
         exists=path.exists(),
@@ -59,7 +60,6 @@ def _database_status(
         newest_backup=newest.key if newest else None,
         last_synced=synced.key if synced else None,
         last_backup_at=newest.taken_at if newest else None,
-        conflicts=conflicts,
     )
 
 
@@ -95,7 +95,20 @@ def status(context: SyncContext) -> StatusReport:
             heads[db_name] = None
     for db_name in DATABASE_NAMES:
         report.databases.append(_database_status(context, db_name, heads[db_name], None))
+    report.conflicts = unresolved_conflicts(context.database_dir)
     limits, _ = quota.limits_for(handle)
     if limits:
         report.quota = quota.usage(handle)
     return report
+
+
+def unresolved_conflicts(database_dir: Path) -> list[dict[str, str]]:
+    """The recorded conflicts still open in the local databases (see casman.sync.conflicts)."""
+    try:
+        conn = open_read_only(database_dir)
+    except CasmanError:
+        return SyncState(database_dir).conflicts()
+    try:
+        return open_conflicts(database_dir, conn)
+    finally:
+        conn.close()

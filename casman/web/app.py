@@ -26,6 +26,7 @@ from casman.db.readonly import open_read_only
 from casman.domain.errors import DomainError
 from casman.domain.grid import ArrayGeometry
 from casman.errors import CasmanError
+from casman.sync.conflicts import open_conflicts
 from casman.web import views
 from casman.web.hosts import host_name, refusal, served_host_names
 
@@ -119,7 +120,9 @@ def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
         app.add_url_rule(rule, endpoint, view, methods=["GET"])
 
     def home() -> Any:
-        return _render("home.html", views.home_page(_conn()), pages=PAGES)
+        data = views.home_page(_conn())
+        data["open_conflicts"] = open_conflicts(current_app.config["CASMAN_DATABASE_DIR"], _conn())
+        return _render("home.html", data, pages=PAGES)
 
     def chains() -> Any:
         return _render(
