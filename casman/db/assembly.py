@@ -10,8 +10,10 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from casman.db.changes import Change
 from casman.db.connection import write_transaction
 from casman.db.parts import ensure_snap_part, part_exists
+from casman.db.schema import ASSEMBLY_DB
 from casman.domain.connections import LinkFacts, Part, check_connection, check_disconnection
 from casman.domain.snap import SnapPort
 from casman.domain.timestamps import now_iso
@@ -149,7 +151,7 @@ def connect(
 ) -> int:
     """Validate against the rules and append a ``connected`` event, atomically."""
     stamp = scan_time or now_iso()
-    with write_transaction(conn):
+    with write_transaction(conn, Change(ASSEMBLY_DB, "connect")):
         facts = LinkFacts(
             source_exists=_exists(conn, source),
             target_exists=_exists(conn, target),
@@ -171,7 +173,7 @@ def disconnect(
 ) -> int:
     """Append a ``disconnected`` event for a pair that is currently connected."""
     stamp = scan_time or now_iso()
-    with write_transaction(conn):
+    with write_transaction(conn, Change(ASSEMBLY_DB, "disconnect")):
         # the pair's own state, not "the" outgoing link: after a merge a part may have two
         # (a conflict), and disconnecting either one is how a technician resolves it
         partners = _active_partners(conn, "part_number", "connected_to", source.part_number)

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from casman.db.changes import Change, announce
 from casman.db.schema import ASSEMBLY_DB, INDEXES, PARTS_DB, SCHEMA_VERSION, TABLES
 from casman.errors import CasmanError
 
@@ -226,11 +227,14 @@ def open_databases(directory: Path, *, create: bool = True) -> sqlite3.Connectio
 
 
 @contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write_transaction(
+    conn: sqlite3.Connection, change: Change | None = None
+) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``; any exception rolls everything back.
 
     A write refused because the file (or its folder) is read-only is reported as exactly
-    that, naming the file, rather than as a generic database problem.
+    that, naming the file, rather than as a generic database problem. ``change`` names what
+    is written; it is announced (:mod:`casman.db.changes`) once the COMMIT succeeded.
     """
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -250,6 +254,8 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     except sqlite3.Error as error:
         _raise_if_inaccessible(conn, error)
         raise
+    if change is not None:
+        announce(conn, change)
 
 
 def _raise_if_inaccessible(conn: sqlite3.Connection, error: sqlite3.Error) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from casman.db.changes import Change
 from casman.db.connection import write_transaction
+from casman.db.schema import PARTS_DB
 from casman.domain.errors import DomainError
 from casman.domain.parts import (
     NumberBlock,
@@ -58,7 +60,7 @@ def add_parts(
         )
     if not 1 <= count <= MAX_PARTS_PER_ADD:
         raise DomainError(f"count must be between 1 and {MAX_PARTS_PER_ADD}, got {count}")
-    with write_transaction(conn):
+    with write_transaction(conn, Change(PARTS_DB, "parts add", count)):
         row = conn.execute(
             "SELECT MAX(part_number) FROM parts WHERE part_type = ? AND polarization = ?"
             " AND part_number BETWEEN ? AND ?",

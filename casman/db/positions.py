@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from casman.db.changes import Change, announce
 from casman.db.connection import write_transaction
 from casman.db.csv_files import LoadReport, duplicates, read_rows
+from casman.db.schema import PARTS_DB
 from casman.domain.errors import DomainError
 from casman.domain.grid import ArrayGeometry, GridPosition, check_in_geometry, parse_grid_code
 from casman.domain.timestamps import now_iso
@@ -123,7 +125,7 @@ def assign(
     """
     check_in_geometry(position, geometry or {})
     grid_code = position.grid_code
-    with write_transaction(conn):
+    with write_transaction(conn, Change(PARTS_DB, "assign")):
         if not conn.execute(
             "SELECT 1 FROM parts WHERE part_number IN (?, ?)",
             (antenna_number + "P1", antenna_number + "P2"),
@@ -175,7 +177,7 @@ def assign(
 
 
 def remove(conn: sqlite3.Connection, antenna_number: str) -> AntennaPosition:
-    with write_transaction(conn):
+    with write_transaction(conn, Change(PARTS_DB, "remove")):
         current = position_of_antenna(conn, antenna_number)
         if current is None:
             raise DomainError(f"{antenna_number} is not assigned to any grid position")
@@ -257,4 +259,6 @@ def load_coordinates(
             " WHERE g.grid_code = antenna_positions.grid_code)"
             " WHERE grid_code IN (SELECT grid_code FROM grid_positions)"
         )
+    if loaded + updated:
+        announce(conn, Change(PARTS_DB, "load-coordinates", loaded + updated))
     return LoadReport(loaded, updated, unchanged)

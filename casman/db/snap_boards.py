@@ -6,8 +6,10 @@ import sqlite3
 from operator import attrgetter
 from pathlib import Path
 
+from casman.db.changes import Change, announce
 from casman.db.connection import write_transaction
 from casman.db.csv_files import CsvLoadError, LoadReport, duplicates, read_rows
+from casman.db.schema import PARTS_DB
 from casman.domain.snap import SnapBoard, SnapBoardId, make_board
 from casman.domain.timestamps import now_iso
 
@@ -133,4 +135,6 @@ def load_boards(conn: sqlite3.Connection, path: Path) -> LoadReport:
                 updated += 1
             else:
                 unchanged += 1
+    if loaded + updated:
+        announce(conn, Change(PARTS_DB, "load-snap-boards", loaded + updated))
     return LoadReport(loaded, updated, unchanged)

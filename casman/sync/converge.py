@@ -65,6 +65,9 @@ class Relation(Enum):
     UNKNOWN = "not synced yet"
 
 
+FAST_FORWARDS = frozenset({Relation.BEHIND, Relation.EMPTY_LOCAL, Relation.NO_LOCAL})
+
+
 @dataclass(frozen=True)
 class LocalState:
     """The local database as sync sees it: None fields when there is no readable file."""
@@ -422,12 +425,15 @@ def converge(
     fast_forward: bool = True,
     force_publish: bool = False,
     publish_empty: bool = False,
+    publish: bool = True,
 ) -> SyncResult:
     """Bring ``db_name`` and the store to the same version (see the module docstring).
 
     ``fast_forward`` False (``casman sync backup``) reports "behind" instead of
     downloading; ``force_publish`` publishes an unchanged database again;
-    ``publish_empty`` publishes a first version even when the database holds no rows.
+    ``publish_empty`` publishes a first version even when the database holds no rows;
+    ``publish`` False (a read-only consumer) only ever fast-forwards: a database with local
+    changes is left exactly as it is.
     """
     for round_number in range(1, MAX_ROUNDS + 1):
         head = load_head(context, db_name)
@@ -439,6 +445,8 @@ def converge(
             )
         synced = context.state.get(context.backend, db_name)
         relation = classify(local, synced, head)
+        if not publish and relation not in FAST_FORWARDS and relation is not Relation.IN_SYNC:
+            return SyncResult(db_name, relation, "local changes here; left as they are")
         try:
             result = _step(
                 context,
@@ -510,7 +518,7 @@ def _step(
         return _push(context, db_name, head, local, operation)
     if relation is Relation.AHEAD:
         return _push(context, db_name, head, local, operation)
-    if relation in (Relation.BEHIND, Relation.EMPTY_LOCAL, Relation.NO_LOCAL):
+    if relation in FAST_FORWARDS:
         if not fast_forward:
             return SyncResult(
                 db_name,
