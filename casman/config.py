@@ -67,6 +67,10 @@ _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _STRICT_SECTIONS = frozenset({"database"})
 
 
+DISABLED_BACKEND = "disabled"
+"""``backend: disabled`` (the spec's spelling) turns sync off like ``enabled: false``."""
+
+
 @dataclass(frozen=True)
 class SyncSettings:
     enabled: bool = True
@@ -74,7 +78,14 @@ class SyncSettings:
     keep_versions: int = 10
     backup_on_scan_count: int = 10
     backup_on_hours: float = 24.0
-    auto_backup: bool = False
+    auto_backup: bool = True
+    stale_after_hours: float = 48.0
+    outbox_max_entries: int = 20
+    safety_copies: int = 5
+    # Read by casman.open_array() (the Python API), never by the CLI: a consumer's copy of
+    # the databases follows the backend (fast-forward only) once it is older than the TTL.
+    auto_sync_on_import: bool = False
+    cache_ttl_seconds: int = 3600
 
 
 @dataclass(frozen=True)
@@ -291,6 +302,8 @@ def _sync_settings(raw: Mapping[Any, Any], environ: Mapping[str, str], where: st
     backend = environ.get("CASMAN_SYNC_BACKEND", "").strip()
     if backend:
         values["backend"] = backend
+    if values.get("backend") == DISABLED_BACKEND:
+        values["enabled"] = False  # the spec's spelling of "sync off"
     known = {item.name for item in dataclasses.fields(SyncSettings)}
     return dataclasses.replace(
         SyncSettings(), **{name: value for name, value in values.items() if name in known}

@@ -51,8 +51,8 @@ class Setting:
         return f"a number from {low} to {high}"
 
 
-# database.sync.*: every key the spec documents, including two casman accepts but does not
-# act on yet (auto_sync_on_import, cache_ttl_seconds), which are still type-checked.
+# database.sync.*: every key the spec documents. auto_sync_on_import and cache_ttl_seconds
+# are read by the Python API (casman.open_array) only; the CLI never syncs on its own.
 SYNC_SETTINGS: dict[str, Setting] = {
     "enabled": Setting("bool"),
     "backend": Setting("name"),
@@ -61,6 +61,11 @@ SYNC_SETTINGS: dict[str, Setting] = {
     # timedelta(hours=...) overflows near 2.4e10; a century is already absurd.
     "backup_on_hours": Setting("float", 0, 1_000_000),
     "auto_backup": Setting("bool"),
+    # warn on every command when the newest off-site copy is older than this and
+    # local changes exist (0: never)
+    "stale_after_hours": Setting("float", 0, 1_000_000),
+    "outbox_max_entries": Setting("int", 2, 10_000),
+    "safety_copies": Setting("int", 1, 1_000),
     "auto_sync_on_import": Setting("bool"),
     "cache_ttl_seconds": Setting("int", 0, 1_000_000_000),
 }

@@ -27,6 +27,9 @@ def db_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(directory))
     monkeypatch.delenv("CASMAN_CONFIG", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    # automatic backups (on by default) start a detached uploader per trigger; tests that
+    # are not about them keep them off, tests/test_auto_backup.py turns them on
+    monkeypatch.setenv("CASMAN_AUTO_BACKUP", "false")
     monkeypatch.chdir(tmp_path)
     return directory
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from casman import __version__
+
+if TYPE_CHECKING:
+    from casman.db.changes import Change
 
 # command name -> "module:attribute"; the modules live in casman/cli/.
 LAZY_COMMANDS: dict[str, str] = {
@@ -96,6 +100,10 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    from casman.db.changes import subscribe
+
+    subscribe(_after_change)
+    ctx.call_on_close(_warn_if_stale)
     if verbose:
         import logging
 
@@ -104,6 +112,28 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
         logger = logging.getLogger("casman")
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def _after_change(database_dir: Path, change: Change) -> None:
+    """Every committed change goes to the ``casman_after_change`` hook (automatic backups)."""
+    from casman.cli.common import get_config
+    from casman.sync.auto import fire_after_change
+
+    fire_after_change(get_config(), database_dir, change)
+
+
+def _warn_if_stale() -> None:
+    """One line when local changes wait and the newest off-site copy is too old."""
+    ctx = click.get_current_context(silent=True)
+    config = ctx.find_root().obj.get("config") if ctx is not None and ctx.obj else None
+    if config is None:
+        return  # the command read no configuration, so it touched no database
+    from casman.domain.timestamps import utc_now
+    from casman.sync.tracker import stale_warning
+
+    line = stale_warning(config.database_dir, config.sync, utc_now())
+    if line:
+        click.echo(line, err=True)
 
 
 def main(argv: list[str] | None = None) -> Any:

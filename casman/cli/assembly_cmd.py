@@ -20,13 +20,11 @@ def assembly() -> None:
 def connect(source: str, target: str) -> None:
     """Record that SOURCE feeds TARGET (e.g. ANT00001P1 LNA00001P1, BAC00001P1 SNAP1A00)."""
     from casman.db.assembly import connect as record_connection
-    from casman.sync.triggers import after_change
 
     src, tgt = parse_part(source), parse_part(target)
     with open_db() as conn:
         record_connection(conn, src, tgt)
     click.echo(f"Connected {src.part_number} → {tgt.part_number}")
-    after_change("connect")
 
 
 @assembly.command("disconnect")
@@ -35,13 +33,11 @@ def connect(source: str, target: str) -> None:
 def disconnect(source: str, target: str) -> None:
     """Record that SOURCE no longer feeds TARGET (they must be connected)."""
     from casman.db.assembly import disconnect as record_disconnection
-    from casman.sync.triggers import after_change
 
     src, tgt = parse_part(source), parse_part(target)
     with open_db() as conn:
         record_disconnection(conn, src, tgt)
     click.echo(f"Disconnected {src.part_number} ↛ {tgt.part_number}")
-    after_change("disconnect")
 
 
 @assembly.command("chain")

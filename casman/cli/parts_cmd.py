@@ -40,9 +40,6 @@ def add(part_type: str, count: int, polarization: str, as_json: bool) -> None:
         click.echo(f"Created {len(numbers)} {kind.name} {pol} part(s):")
         for number in numbers:
             click.echo(f"  {number}")
-    from casman.sync.triggers import after_change
-
-    after_change(f"adding {count} {kind.name} {pol} part(s)", immediate=True)
 
 
 @parts.command("list")

@@ -159,9 +159,7 @@ def _loop(verb: str, record: Callable[..., int], after: str) -> None:
             done += 1
             arrow = "→" if verb == "connection" else "↛"
             click.echo(f"✓ {scan.source.part_number} {arrow} {scan.target.part_number}")
-            from casman.sync.triggers import after_change
 
-            after_change(after)
     click.echo(f"{done} {verb}(s) recorded, {refused} refused", err=True)
     if refused:
         sys.exit(1)

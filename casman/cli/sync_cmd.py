@@ -12,14 +12,62 @@ from casman.cli.output import printable
 from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
 from casman.errors import CasmanError
 
+SYNC_DISABLED = (
+    "sync is disabled (database.sync.enabled: false, backend: disabled or "
+    "CASMAN_SYNC_ENABLED=false), so nothing is sent to any backend; enable it with "
+    "CASMAN_SYNC_ENABLED=true or database.sync.enabled: true in config.yaml"
+)
 
-def _context(ctx: click.Context, purpose: str) -> Any:
+
+def _require_sync(ctx: click.Context) -> None:
+    if not get_config(ctx).sync.enabled:
+        raise CasmanError(SYNC_DISABLED)
+
+
+def _context(
+    ctx: click.Context, purpose: str, *, flush_outbox: bool = True, quick: bool = False
+) -> Any:
+    """The sync context of a command; first publishes what waits in the outbox.
+
+    ``quick`` (status, list: they only report) opens the backend with the short timeouts
+    of automatic work, so a dead link is reported in seconds, not minutes.
+    """
     from casman.storage.plugins import open_storage
     from casman.sync.context import SyncContext
 
+    _require_sync(ctx)
     config = get_config(ctx)
-    storage = open_storage(config, _backend_option(ctx), purpose=purpose)
-    return SyncContext(config, storage)
+    storage = open_storage(config, _backend_option(ctx), purpose=purpose, automatic=quick)
+    context = SyncContext(config, storage)
+    if flush_outbox:
+        _publish_outbox(context, wait=60.0)
+    return context
+
+
+def _publish_outbox(context: Any, wait: float) -> Any:
+    """Publish queued automatic backups (in order); one line on stderr for what happened."""
+    from casman.sync.outbox import OutboxBusyError, entries, flush, locked, snapshot_due
+    from casman.sync.tracker import ScanTracker
+
+    tracks = ScanTracker(context.database_dir).read().databases.values()
+    due = any(t.queued_serial > t.backed_up_serial for t in tracks)
+    if not due and not entries(context.database_dir):
+        return None
+    try:
+        with locked(context.database_dir, wait=wait):
+            snapshot_due(context)
+            report = flush(context)
+    except OutboxBusyError as error:
+        click.echo(f"⚠ {error}; queued backups stay queued", err=True)
+        return None
+    done = report.published + report.merged
+    if done:
+        click.echo(f"✓ published {len(done)} queued backup(s): {', '.join(done)}", err=True)
+    if report.error:
+        click.echo(
+            f"⚠ {report.remaining} backup(s) stay queued: {printable(report.error)}", err=True
+        )
+    return report
 
 
 def _backend_option(ctx: click.Context) -> str | None:
@@ -55,6 +103,7 @@ def _dry_run(ctx: click.Context, operations: list[tuple[str, str]]) -> None:
     from casman.storage import quota
     from casman.storage.plugins import open_storage
 
+    _require_sync(ctx)
     storage = open_storage(get_config(ctx), _backend_option(ctx))
     click.echo(f"Dry run on backend {storage.name}; nothing is sent:")
     for kind, target in operations:
@@ -152,7 +201,7 @@ def list_(ctx: click.Context, db_name: str | None, as_json: bool) -> None:
     """List backups with their metadata, newest first (every page)."""
     from casman.sync.head import load_head
 
-    context = _context(ctx, "list")
+    context = _context(ctx, "list", flush_outbox=False, quick=True)
     described = [
         {
             "key": version.key,
@@ -269,15 +318,45 @@ def sync_(ctx: click.Context, parts: bool, assembled: bool, dry_run: bool, as_js
             click.echo(f"      other: {printable(conflict.other)}")
 
 
+@sync.command("push")
+@json_option
+@click.pass_context
+def push(ctx: click.Context, as_json: bool) -> None:
+    """Publish the automatic backups waiting in the outbox now, oldest first."""
+    from casman.sync.outbox import entries
+
+    context = _context(ctx, "backup", flush_outbox=False)
+    report = _publish_outbox(context, wait=120.0)
+    if as_json:
+        print_json(asdict(report) if report is not None else {"published": [], "remaining": 0})
+    elif report is None:
+        click.echo("✓ nothing queued; every automatic backup is off-site")
+    if entries(context.database_dir):
+        raise CasmanError(
+            f"{len(entries(context.database_dir))} backup(s) are still queued; they are "
+            "published by the next automatic backup or `casman sync push`"
+        )
+
+
 @sync.command("status")
 @json_option
 @click.pass_context
 def status_(ctx: click.Context, as_json: bool) -> None:
     """Configuration (secrets masked), backend reachability, databases, quota."""
     from casman.cli.quota_view import format_usage
-    from casman.sync.status import status
+    from casman.domain.timestamps import utc_now
+    from casman.sync.status import automatic_backups, status
 
-    report = status(_context(ctx, "status"))
+    config = get_config(ctx)
+    if not config.sync.enabled:
+        automatic = automatic_backups(config, utc_now())
+        if as_json:
+            print_json({"enabled": False, "automatic": asdict(automatic)})
+            return
+        click.echo("Sync is disabled: nothing is sent to any backend.")
+        _print_automatic(automatic)
+        return
+    report = status(_context(ctx, "status", flush_outbox=False, quick=True))
     if as_json:
         data = asdict(report)
         data["quota"] = asdict(report.quota) if report.quota else None
@@ -314,10 +393,53 @@ def status_(ctx: click.Context, as_json: bool) -> None:
             )
             click.echo(f"      kept:  {printable(conflict.get('kept'))}")
             click.echo(f"      other: {printable(conflict.get('other'))}")
+    if report.automatic is not None:
+        _print_automatic(report.automatic)
     if report.quota is not None:
         click.echo("")
         for line in format_usage(report.quota):
             click.echo(line)
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
+
+
+def _print_automatic(automatic: Any) -> None:
+    """The spec's "Scan Tracker" block."""
+    click.echo("\nScan Tracker (automatic backups):")
+    state = "on" if automatic.enabled else "off (database.sync.auto_backup: false)"
+    click.echo(f"  Automatic backups:    {state}")
+    click.echo(
+        f"  Backup on:            every {automatic.backup_on_scan_count} changes or "
+        f"{automatic.backup_on_hours:g} hours with changes; after every `parts add`"
+    )
+    for db in automatic.databases:
+        until = (
+            f"{db.changes_until_backup} scan(s) until backup"
+            if db.changes_until_backup is not None
+            else "-"
+        )
+        hours = (
+            f", {_hours(db.hours_until_backup)} until the hours trigger"
+            if (db.hours_until_backup is not None)
+            else ""
+        )
+        age = _hours(db.age_hours) if db.age_hours is not None else "never backed up"
+        click.echo(
+            f"  {db.db_name:<20} {db.changes_since_backup} change(s) since backup; "
+            f"{until}{hours}; newest off-site copy: {age}"
+        )
+    if automatic.outbox:
+        click.echo(f"  Outbox:               {len(automatic.outbox)} backup(s) waiting")
+        for item in automatic.outbox:
+            click.echo(f"    {item['database']} taken {item['taken_at']} ({_size(item['size'])})")
+    else:
+        click.echo("  Outbox:               empty")
+    if automatic.uploader_log:
+        click.echo(f"  Last upload:          {printable(automatic.uploader_log)}")
 
 
 @sync.command("maintain")

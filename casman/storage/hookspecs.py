@@ -12,6 +12,10 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from casman.config import Config
+    from casman.db.changes import Change
     from casman.storage.backend import BackendSpec
     from casman.storage.operations import BackendHandle, StorageOp
 
@@ -40,4 +44,17 @@ def casman_storage_op(backend: BackendHandle, op: StorageOp) -> object:
     concerns are ``@hookimpl(wrapper=True)`` implementations around it: quota enforcement
     (which may raise QuotaExceededError before anything is sent), tracing
     (``CASMAN_TRACE_PLUGINS=1``), retries. A wrapper must re-raise what it does not handle.
+    """
+
+
+@hookspec
+def casman_after_change(config: Config, database_dir: Path, change: Change) -> None:
+    """Called once after every committed change to a database (its COMMIT succeeded).
+
+    ``change`` names the database, the kind (``parts add``, ``connect``, ``disconnect``,
+    ``assign``, ``remove``, ``load-snap-boards``, ``load-coordinates``) and how many records
+    it touched. casman's automatic backups are an implementation of this hook
+    (:mod:`casman.sync.auto`). An implementation must return quickly — a technician is
+    waiting for the next scan — and must not raise: failures are logged, never shown as a
+    failed change, because the change is already committed.
     """

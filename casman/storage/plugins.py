@@ -341,6 +341,13 @@ def open_storage(
     name = backend_name or config.sync.backend
     spec = get_backend_spec(name)
     section = config.section(name)
+    if name == "s3" and not section and config.section("r2"):
+        # the old spec configured S3 through `r2:` ("same config section works for S3")
+        raise BackendConfigError(
+            "backend s3 reads its settings from an `s3:` section (bucket, region, endpoint, "
+            "access_key_id, secret_access_key) or CASMAN_S3_*/AWS_* variables, not from "
+            "`r2:`; move them to `s3:` in config.yaml"
+        )
     options = resolve_options(spec, section, env)
     if automatic:
         options = _automatic_defaults(spec, section, env, options)

@@ -1,91 +1,103 @@
-"""Counting changes and running the automatic backup when one is due.
+"""Automatic backups: an implementation of the ``casman_after_change`` hook.
 
-The spec's triggers: after every part generation, and after ``backup_on_scan_count``
-changes or ``backup_on_hours`` hours since the last automatic backup, whichever comes
-first. Off unless ``database.sync.auto_backup: true`` (see docs/decisions.md).
+The spec's triggers — after every part generation, and every ``backup_on_scan_count``
+changes or ``backup_on_hours`` hours with changes — are counted here, once per committed
+change, whatever command made it. The command that made the change never waits for the
+network: a due backup is marked in the scan tracker and a detached uploader process
+(:mod:`casman.sync.uploader`) takes the snapshot into the outbox and publishes it. With the
+link down the snapshot simply waits in the outbox; any later trigger, any ``casman sync``
+command and ``casman sync push`` publish what waits, in order.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import timedelta
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any
-
-import click
-from filelock import FileLock
 
 from casman.config import Config
-from casman.domain.timestamps import parse_iso, to_iso, utc_now
-from casman.errors import CasmanError
-from casman.fileio import atomic_write_bytes
+from casman.db.changes import Change
+from casman.domain.timestamps import utc_now
+from casman.storage.hookspecs import hookimpl
+from casman.sync.tracker import ScanTracker
 
-TRACKER_FILE = ".scan_tracker.json"
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError, OSError):
-        return {"changes_since_backup": 0, "last_backup": None}
-    return data if isinstance(data, dict) else {"changes_since_backup": 0, "last_backup": None}
+AUTO_BACKUP_ENV = "CASMAN_AUTO_BACKUP"
+PLUGIN_NAME = "casman.sync.auto"
+LOG_NAME = "uploader.log"
+LOG_LIMIT_BYTES = 256 * 1024
+log = logging.getLogger("casman.sync")
 
 
-def due(config: Config, data: dict[str, Any], immediate: bool) -> bool:
-    if immediate:
+def automatic_backups_on(config: Config) -> bool:
+    """Sync enabled, automatic backups not turned off (config or ``CASMAN_AUTO_BACKUP``)."""
+    if not config.sync.enabled:
+        return False
+    override = os.environ.get(AUTO_BACKUP_ENV, "").strip().lower()
+    if override in ("0", "false", "no", "off"):
+        return False
+    if override in ("1", "true", "yes", "on"):
         return True
-    changes = int(data.get("changes_since_backup", 0))
-    if config.sync.backup_on_scan_count and changes >= config.sync.backup_on_scan_count:
-        return True
-    last = data.get("last_backup")
-    if last and config.sync.backup_on_hours:
-        elapsed = utc_now() - parse_iso(str(last))
-        return elapsed >= timedelta(hours=config.sync.backup_on_hours)
-    return False
+    return config.sync.auto_backup
 
 
-def count_change(config: Config, immediate: bool = False) -> bool:
-    """Record one change; True when an automatic backup is due now."""
-    directory = config.database_dir
-    path = directory / TRACKER_FILE
-    with FileLock(str(directory / (TRACKER_FILE + ".lock")), timeout=30):
-        data = _read(path)
-        data["changes_since_backup"] = int(data.get("changes_since_backup", 0)) + 1
-        data.setdefault("last_backup", None)
-        if data["last_backup"] is None:
-            data["first_change"] = data.get("first_change") or to_iso(utc_now())
-        atomic_write_bytes(path, json.dumps(data, indent=2).encode("utf-8"))
-        return due(config, data, immediate)
+def launch_uploader(config: Config, database_dir: Path) -> None:
+    """Start ``python -m casman.sync.uploader`` detached; return at once."""
+    from casman.sync.outbox import outbox_dir
 
-
-def mark_backed_up(config: Config) -> None:
-    directory = config.database_dir
-    with FileLock(str(directory / (TRACKER_FILE + ".lock")), timeout=30):
-        data = {"changes_since_backup": 0, "last_backup": to_iso(utc_now())}
-        atomic_write_bytes(directory / TRACKER_FILE, json.dumps(data, indent=2).encode("utf-8"))
-
-
-def maybe_auto_backup(config: Config, operation: str, immediate: bool = False) -> None:
-    """Back up both databases when due; a failure is a warning, never a failed command."""
-    if not (config.sync.enabled and config.sync.auto_backup):
-        return
-    if not count_change(config, immediate):
-        return
-    try:
-        from casman.db.schema import DATABASE_NAMES
-        from casman.storage.plugins import open_storage
-        from casman.sync.backup import backup_database
-        from casman.sync.context import SyncContext
-
-        context = SyncContext(config, open_storage(config, purpose="backup", automatic=True))
-        for db_name in DATABASE_NAMES:
-            backup_database(context, db_name, f"Automatic backup after {operation}")
-    except CasmanError as error:
-        click.echo(
-            f"Warning: automatic backup failed ({error}); your change is saved locally, "
-            "run `casman sync backup` later",
-            err=True,
+    folder = outbox_dir(database_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / LOG_NAME
+    if log_path.exists() and log_path.stat().st_size > LOG_LIMIT_BYTES:
+        log_path.replace(folder / (LOG_NAME + ".1"))  # one old log kept: bounded
+    args = [sys.executable, "-m", "casman.sync.uploader", "--database-dir", str(database_dir)]
+    if config.source is not None:
+        args += ["--config", str(Path(config.source).resolve())]
+    with open(log_path, "ab") as log_file:
+        subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+            close_fds=True,
         )
-        return
-    mark_backed_up(config)
-    click.echo("Automatic backup done.", err=True)
+
+
+class AutoBackupPlugin:
+    """Counts every committed change; marks a backup due and hands it to the uploader."""
+
+    @hookimpl
+    def casman_after_change(self, config: Config, database_dir: Path, change: Change) -> None:
+        if not config.sync.enabled:
+            return
+        automatic = automatic_backups_on(config)
+        try:
+            # counted even with automatic backups off: status and the stale-copy warning
+            # say how much local work is not off-site
+            due = ScanTracker(database_dir).count(
+                change.db_name,
+                change.kind,
+                change.count,
+                config.sync,
+                utc_now(),
+                queue=automatic,
+            )
+            if due:
+                launch_uploader(config, database_dir)
+        except (OSError, Exception) as error:  # the change is committed: never fail it
+            log.warning("automatic backup not scheduled: %s", error)
+
+
+def fire_after_change(config: Config, database_dir: Path, change: Change) -> None:
+    """Fire the ``casman_after_change`` hook, casman's automatic backups registered on it.
+
+    The program that writes (the CLI) subscribes this to :mod:`casman.db.changes`.
+    """
+    from casman.storage.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    if pm.get_plugin(PLUGIN_NAME) is None:
+        pm.register(AutoBackupPlugin(), name=PLUGIN_NAME)
+    pm.hook.casman_after_change(config=config, database_dir=database_dir, change=change)

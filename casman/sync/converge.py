@@ -45,6 +45,7 @@ from casman.sync.install import (
 from casman.sync.restore import STAMP_FORMAT, download_verified, restore
 from casman.sync.snapshot import Snapshot, SnapshotError, snapshot_in_memory
 from casman.sync.state import SyncedVersion
+from casman.sync.tracker import ScanTracker
 from casman.sync.upload import upload_object, version_metadata
 
 if TYPE_CHECKING:
@@ -66,6 +67,10 @@ class Relation(Enum):
 
 
 FAST_FORWARDS = frozenset({Relation.BEHIND, Relation.EMPTY_LOCAL, Relation.NO_LOCAL})
+LOCAL_WORK_LEFT = frozenset(
+    {Relation.AHEAD, Relation.DIVERGED, Relation.UNKNOWN, Relation.NO_REMOTE}
+)
+"""Relations where local work is not off-site unless the step published it."""
 
 
 @dataclass(frozen=True)
@@ -437,6 +442,8 @@ def converge(
     """
     for round_number in range(1, MAX_ROUNDS + 1):
         head = load_head(context, db_name)
+        tracker = ScanTracker(context.database_dir)
+        serial = tracker.serial(db_name)  # read before the snapshot: a lower bound
         local = local_state(context, db_name)
         if local.sha256 == "unreadable":
             raise CasmanError(
@@ -464,6 +471,8 @@ def converge(
             continue
         result.rounds = round_number
         _remember_conflicts(context, db_name, head, result)
+        if result.relation not in LOCAL_WORK_LEFT or result.published:
+            tracker.backed_up(db_name, serial, context.clock())
         return result
     raise CasmanError(
         f"{db_name}: the store's head kept moving during {MAX_ROUNDS} attempts (other sites "

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from casman.config import Config
 from casman.db.readonly import open_read_only
 from casman.db.schema import DATABASE_NAMES
 from casman.errors import CasmanError
 from casman.storage import quota
 from casman.storage.errors import QuotaExceededError
 from casman.storage.plugins import describe_settings
+from casman.sync.auto import LOG_NAME, automatic_backups_on
 from casman.sync.conflicts import open_conflicts
 from casman.sync.context import SyncContext
 from casman.sync.converge import classify, local_state
 from casman.sync.head import Head, load_head
+from casman.sync.outbox import entries, outbox_dir
 from casman.sync.state import SyncState
+from casman.sync.tracker import Staleness, staleness
 
 
 @dataclass
@@ -41,6 +46,40 @@ class StatusReport:
     databases: list[DatabaseStatus] = field(default_factory=list)
     quota: quota.QuotaUsage | None = None
     conflicts: list[dict[str, str]] = field(default_factory=list)
+    automatic: AutomaticBackups | None = None
+
+
+@dataclass
+class AutomaticBackups:
+    """The scan-tracker block: what waits locally, and when it goes off-site."""
+
+    enabled: bool
+    backup_on_scan_count: int
+    backup_on_hours: float
+    databases: list[Staleness]
+    outbox: list[dict[str, object]]
+    uploader_log: str | None
+
+
+def automatic_backups(config: Config, now: datetime) -> AutomaticBackups:
+    """Local only (no request): usable while offline or with sync disabled."""
+    directory = config.database_dir
+    log = outbox_dir(directory) / LOG_NAME
+    last_line = None
+    if log.is_file():
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        last_line = lines[-1] if lines else None
+    return AutomaticBackups(
+        enabled=automatic_backups_on(config),
+        backup_on_scan_count=config.sync.backup_on_scan_count,
+        backup_on_hours=config.sync.backup_on_hours,
+        databases=staleness(directory, config.sync, now),
+        outbox=[
+            {"database": e.db_name, "taken_at": e.taken_at, "size": e.size, "reason": e.reason}
+            for e in entries(directory)
+        ],
+        uploader_log=last_line,
+    )
 
 
 def _database_status(
@@ -96,6 +135,7 @@ def status(context: SyncContext) -> StatusReport:
     for db_name in DATABASE_NAMES:
         report.databases.append(_database_status(context, db_name, heads[db_name], None))
     report.conflicts = unresolved_conflicts(context.database_dir)
+    report.automatic = automatic_backups(context.config, context.clock())
     limits, _ = quota.limits_for(handle)
     if limits:
         report.quota = quota.usage(handle)
