@@ -194,12 +194,18 @@ def default_kernel() -> KernelIndex:
     return kernel_for_geometry(None)
 
 
+def _show(value: Any) -> str:
+    """A config value for a one-line message, never pages of text."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _flag(value: Any, key: str) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise KernelIndexError(f"config {key} must be true or false, got {value!r}")
+    raise KernelIndexError(f"config {key} must be true or false, got {_show(value)}")
 
 
 def _whole(value: Any, key: str) -> int:
@@ -208,9 +214,9 @@ def _whole(value: Any, key: str) -> int:
     elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         number = int(value.strip())
     else:
-        raise KernelIndexError(f"config {key} must be a whole number 0 or more, got {value!r}")
+        raise KernelIndexError(f"config {key} must be a whole number 0 or more, got {_show(value)}")
     if number < 0:
-        raise KernelIndexError(f"config {key} must be a whole number 0 or more, got {value!r}")
+        raise KernelIndexError(f"config {key} must be a whole number 0 or more, got {_show(value)}")
     return number
 
 
