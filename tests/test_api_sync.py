@@ -1,0 +1,286 @@
+"""Databases that follow the backend: a consumer of ``casman.open_array()`` and a site.
+
+Real stores only: one ``local`` backend directory (``CASMAN_LOCAL_PATH``), a site that
+works and publishes with the real CLI (``casman sync backup``), and consumers that open
+the array in this process or in a subprocess. The TTL is one second, as in issue #14.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from casman.array import CasmanSyncWarning, FollowReport, open_array
+from casman.array import follow as follow_module
+from casman.cli import cli
+from casman.db.connection import DatabaseFileError
+from tests.conftest import GRID_CSV, REPO_ROOT, SNAP_CSV
+
+CHAIN = ("ANT", "LNA", "CXS", "CXL", "BAC")
+TYPES = ("ANTENNA", "LNA", "COAXSHORT", "COAXLONG", "BACBOARD")
+
+
+@dataclass
+class Site:
+    """A site with its own database directory, driven through the CLI."""
+
+    directory: Path
+    env: dict[str, str]
+
+    def ok(self, *args: str) -> Result:
+        result = CliRunner().invoke(cli, list(args), env=self.env, catch_exceptions=False)
+        assert result.exit_code == 0, (args, result.output, result.stderr)
+        return result
+
+    def wire(self, number: int, snap_port: str, grid_code: str) -> None:
+        """ANT..BAC number ``number`` P1 → ``snap_port``, antenna at ``grid_code``."""
+        parts = [f"{prefix}{number:05d}P1" for prefix in CHAIN] + [snap_port]
+        for source, target in itertools.pairwise(parts):
+            self.ok("assembly", "connect", source, target)
+        self.ok("antenna", "assign", f"ANT{number:05d}", grid_code)
+
+    def publish(self) -> None:
+        self.ok("sync", "backup")
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Path]]:
+    """A store, a cache home and a consumer's working directory with no ./database."""
+    paths = {
+        "store": tmp_path / "store",
+        "cache": tmp_path / "cache",
+        "home": tmp_path / "home",
+        "consumer": tmp_path / "consumer",
+    }
+    paths["consumer"].mkdir()
+    for name in ("CASMAN_DATABASE_DIR", "CASMAN_CONFIG", "CASMAN_AUTO_SYNC_ON_INSTALL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CASMAN_LOCAL_PATH", str(paths["store"]))
+    monkeypatch.setenv("CASMAN_SYNC_BACKEND", "local")
+    monkeypatch.setenv("CASMAN_AUTO_BACKUP", "false")
+    monkeypatch.setenv("HOME", str(paths["home"]))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(paths["cache"]))
+    monkeypatch.chdir(paths["consumer"])
+    monkeypatch.setattr(follow_module, "_warned", set())
+    yield paths
+
+
+@pytest.fixture
+def site(tmp_path: Path, world: dict[str, Path]) -> Site:
+    directory = tmp_path / "site"
+    env = {
+        "CASMAN_DATABASE_DIR": str(directory),
+        "CASMAN_LOCAL_PATH": str(world["store"]),
+        "CASMAN_SYNC_BACKEND": "local",
+        "HOME": str(world["home"]),
+        "CASMAN_CONFIG": "",
+        # no detached uploader: this site publishes when the test says so
+        "CASMAN_AUTO_BACKUP": "false",
+    }
+    made = Site(directory, env)
+    for part_type in TYPES:
+        made.ok("parts", "add", part_type, "3", "1")
+    made.ok("database", "load-snap-boards", "--csv", str(SNAP_CSV))
+    made.ok("database", "load-coordinates", "--csv", str(GRID_CSV))
+    made.wire(1, "SNAP1A05", "CN002E03")
+    made.publish()
+    return made
+
+
+def _follow_config(world: dict[str, Path], ttl: int = 1) -> Path:
+    config = world["consumer"] / "config.yaml"
+    config.write_text(
+        f"database:\n  sync:\n    auto_sync_on_import: true\n    cache_ttl_seconds: {ttl}\n"
+    )
+    return config
+
+
+def _cache(world: dict[str, Path]) -> Path:
+    return world["cache"] / "casman" / "databases"
+
+
+def _versions(site: Site, db_name: str = "parts.db") -> list[str]:
+    listing = json.loads(site.ok("sync", "list", "--db", db_name, "--json").output)
+    return [entry["key"] for entry in listing]
+
+
+def test_consumer_sees_a_new_version_after_the_ttl(world: dict[str, Path], site: Site) -> None:
+    _follow_config(world)
+    first = open_array()
+    assert first.database_dir == _cache(world)  # no directory of its own: the cache
+    assert isinstance(first.sync, FollowReport) and first.sync.checked and first.sync.ok
+    assert "fast-forwarded" in first.sync.actions["parts.db"]
+    assert str(first.by_packet_index(5)).startswith("ANT00001 at CN002E03, P1, SNAP1A port 5")
+    stamp = json.loads((_cache(world) / follow_module.STAMP_FILE).read_text())
+    assert stamp["ok"] is True and stamp["checked_at"].endswith("Z")
+
+    site.wire(2, "SNAP1B03", "CN002E04")  # SNAP1B is feng 6: packet index 75
+    site.publish()
+    within_ttl = open_array()
+    assert within_ttl.sync is not None and not within_ttl.sync.checked
+    assert "ANT00002" not in {a.number for a in within_ttl if a.grid_code}
+    with pytest.raises(LookupError):
+        within_ttl.at("CN002E04")
+
+    time.sleep(1.1)
+    after_ttl = open_array()
+    assert after_ttl.sync is not None and after_ttl.sync.checked
+    port = after_ttl.by_packet_index(75)
+    assert port.antenna is not None and port.antenna.number == "ANT00002"
+    assert after_ttl.at("CN002E04").kernel_index == 117
+
+
+def test_backend_down_opens_the_local_copy_and_warns_once(
+    world: dict[str, Path],
+    site: Site,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    _follow_config(world)
+    open_array()  # the cache now holds the site's first version
+    site.wire(2, "SNAP1B03", "CN002E04")
+    site.publish()
+    blocked = world["home"] / "not-a-directory"
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("the NAS is unmounted\n")
+    monkeypatch.setenv("CASMAN_LOCAL_PATH", str(blocked))
+    time.sleep(1.1)
+    with pytest.warns(CasmanSyncWarning, match="could not follow the backend") as caught:
+        offline = open_array()
+    assert len(caught) == 1
+    assert offline.sync is not None and offline.sync.error is not None
+    assert "Not a directory" in offline.sync.error
+    assert offline.antenna("ANT00001").grid_code == "CN002E03"  # the local copy
+    assert offline.antenna("ANT00002").grid_code is None  # the site's newer work is not here
+    time.sleep(1.1)
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        still = open_array()
+    assert [w for w in again if issubclass(w.category, CasmanSyncWarning)] == []
+    assert still.sync is not None and still.sync.error is not None
+    assert capfd.readouterr() == ("", "")  # the library prints nothing
+
+    monkeypatch.setenv("CASMAN_LOCAL_PATH", str(world["store"]))
+    time.sleep(1.1)
+    assert open_array().antenna("ANT00002").grid_code == "CN002E04"
+
+
+def test_no_local_copy_and_backend_down_is_one_clear_error(
+    world: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _follow_config(world)
+    blocked = world["home"] / "not-a-directory"
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_text("x")
+    monkeypatch.setenv("CASMAN_LOCAL_PATH", str(blocked))
+    with (
+        pytest.warns(CasmanSyncWarning),
+        pytest.raises(DatabaseFileError, match=r"no local copy .* could not be reached"),
+    ):
+        open_array(config=str(world["consumer"] / "config.yaml"))
+    assert not (_cache(world) / "parts.db").exists()
+
+
+def test_an_empty_store_is_said_so(world: dict[str, Path]) -> None:
+    _follow_config(world)
+    with pytest.raises(DatabaseFileError, match="no published version"):
+        open_array()
+
+
+def test_a_database_with_local_changes_is_never_touched(
+    tmp_path: Path, world: dict[str, Path], site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A site's own directory with auto-sync: fast-forward only, never publish."""
+    own = Site(tmp_path / "field", {**site.env, "CASMAN_DATABASE_DIR": str(tmp_path / "field")})
+    _follow_config(world)
+    monkeypatch.setenv("CASMAN_DATABASE_DIR", str(own.directory))
+    assert open_array().database_dir == own.directory  # its own directory, not the cache
+    own.ok("parts", "add", "ANTENNA", "1", "1")  # local work at the field site
+    site.wire(2, "SNAP1B03", "CN002E04")
+    site.publish()
+    before = {name: (own.directory / name).read_bytes() for name in ("parts.db",)}
+    head_before = _versions(site)
+    time.sleep(1.1)
+    array = open_array()
+    assert array.sync is not None and array.sync.checked and array.sync.ok
+    assert "left as they are" in array.sync.actions["parts.db"]
+    assert "ANT00004" in array  # the local part is still there
+    assert "ANT00002" not in {a.number for a in array if a.grid_code}  # nothing merged in
+    assert {"parts.db": (own.directory / "parts.db").read_bytes()} == before
+    assert _versions(site) == head_before  # nothing published
+
+
+def test_consumer_processes_follow_another_sites_publication(
+    world: dict[str, Path], site: Site
+) -> None:
+    """Separate consumer processes, switched on by ``CASMAN_AUTO_SYNC_ON_INSTALL=true``."""
+    ttl_only = world["home"] / "ttl.yaml"
+    ttl_only.parent.mkdir(parents=True, exist_ok=True)
+    ttl_only.write_text("database:\n  sync:\n    cache_ttl_seconds: 1\n")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO_ROOT),
+        "HOME": str(world["home"]),
+        "XDG_CACHE_HOME": str(world["cache"]),
+        "CASMAN_LOCAL_PATH": str(world["store"]),
+        "CASMAN_AUTO_SYNC_ON_INSTALL": "true",
+        "CASMAN_CONFIG": str(ttl_only),
+    }
+    code = (
+        "import casman\n"
+        "a = casman.open_array()\n"
+        "print(a.by_packet_index(5)); print(a.sync.checked)\n"
+        "print(a.by_packet_index(75).antenna)\n"
+    )
+
+    def consumer(environ: dict[str, str]) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=environ,
+            cwd=world["consumer"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == ""  # nothing printed by the library
+        return done.stdout.splitlines()
+
+    first = consumer(env)
+    assert first[0].startswith("ANT00001 at CN002E03, P1, SNAP1A port 5")
+    assert first[1:] == ["True", "None"]  # fetched; nothing on SNAP1B03 yet
+    site.wire(2, "SNAP1B03", "CN002E04")
+    site.publish()
+    time.sleep(1.1)
+    second = consumer(env)
+    assert second[1] == "True" and second[2].startswith("ANT00002 at CN002E04")
+    default_ttl = consumer({k: v for k, v in env.items() if k != "CASMAN_CONFIG"})
+    assert default_ttl[1] == "False"  # within the default hour: no request
+
+
+def test_sync_disabled_means_no_request_and_no_cache(
+    world: dict[str, Path], site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _follow_config(world)
+    monkeypatch.setenv("CASMAN_SYNC_ENABLED", "false")
+    with pytest.raises(DatabaseFileError):
+        open_array()
+    assert not world["cache"].exists()
+
+
+def test_explicit_auto_sync_false_reads_only(world: dict[str, Path], site: Site) -> None:
+    _follow_config(world)
+    array = open_array(site.directory, auto_sync=False)
+    assert array.sync is None
+    assert not world["cache"].exists()
