@@ -46,10 +46,10 @@ class Site:
             conn.close()
 
     def parts(self) -> set[str]:
-        return {p["part_number"] for p in json.loads(self.ok("parts", "list", "--json").output)}
+        return {p["part_number"] for p in json.loads(self.ok("parts", "list", "--json").stdout)}
 
     def events(self, part: str) -> list[tuple[str, str, str]]:
-        history = json.loads(self.ok("assembly", "history", part, "--json").output)
+        history = json.loads(self.ok("assembly", "history", part, "--json").stdout)
         return [(e["part_number"], e["connected_to"], e["connection_status"]) for e in history]
 
 
@@ -60,6 +60,7 @@ def store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     return {
         "CASMAN_LOCAL_PATH": str(tmp_path / "store"),
         "CASMAN_SYNC_BACKEND": "local",
+        "CASMAN_AUTO_BACKUP": "false",
         "HOME": str(tmp_path / "home"),
     }
 
@@ -102,7 +103,7 @@ def test_two_diverged_sites_end_identical_with_a_clash_reported(sites: list[Site
     b.ok("parts", "add", "BACBOARD", "1", "1")
     b.ok("antenna", "assign", "ANT00002", "CN001E02")
     a.ok("sync", "sync")
-    merged = json.loads(b.ok("sync", "sync", "--json").output)
+    merged = json.loads(b.ok("sync", "sync", "--json").stdout)
     a.ok("sync", "sync")
     assert a.fingerprints() == b.fingerprints()
     assert {"CXL00001P1", "BAC00001P1"} <= a.parts()
@@ -112,7 +113,7 @@ def test_two_diverged_sites_end_identical_with_a_clash_reported(sites: list[Site
     events = a.events("LNA00001P1")
     assert ("LNA00001P1", "CXS00001P1", "connected") in events
     assert ("LNA00001P1", "CXS00002P1", "connected") in events
-    positions = json.loads(a.ok("antenna", "list", "--json").output)
+    positions = json.loads(a.ok("antenna", "list", "--json").stdout)
     assert {p["grid_code"] for p in positions} >= {"CN001E01", "CN001E02"}
     status = a.ok("sync", "status").output
     assert "Conflicts found by merges" in status and "LNA00001P1" in status
@@ -166,7 +167,7 @@ def test_dry_run_says_what_it_would_do_and_writes_nothing(sites: list[Site]) -> 
     a.ok("sync", "sync")
     b.ok("parts", "add", "LNA", "1", "1")
     before = b.fingerprints()
-    out = json.loads(b.ok("sync", "sync", "--dry-run", "--json").output)
+    out = json.loads(b.ok("sync", "sync", "--dry-run", "--json").stdout)
     assert out[0]["action"].startswith("would merge")
     assert b.fingerprints() == before
     assert "ANT00001P1" not in b.parts()

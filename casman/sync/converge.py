@@ -42,6 +42,7 @@ from casman.sync.install import (
     install,
     safety_copy,
 )
+from casman.sync.local_cache import CachedState, cached, file_stat, remember
 from casman.sync.restore import STAMP_FORMAT, download_verified, restore
 from casman.sync.snapshot import Snapshot, SnapshotError, snapshot_in_memory
 from casman.sync.state import SyncedVersion
@@ -84,16 +85,35 @@ class LocalState:
     snapshot: Snapshot | None = None
 
 
-def local_state(context: SyncContext, db_name: str) -> LocalState:
-    """The local database's snapshot (checksum, content fingerprint, record count)."""
+def local_state(context: SyncContext, db_name: str, *, fresh: bool = False) -> LocalState:
+    """The local database's checksum, content fingerprint and record count.
+
+    Unless ``fresh``, an unchanged file is answered from :mod:`casman.sync.local_cache`
+    without reading it (``snapshot`` is then None); a fresh state carries the snapshot.
+    """
     path: Path = context.db_path(db_name)
     if not path.exists():
         return LocalState(exists=False)
+    stat = file_stat(path)
+    if not fresh:
+        known = cached(context.database_dir, db_name, stat)
+        if known is not None:
+            return LocalState(True, known.sha256, known.fingerprint, known.records)
     try:
         snapshot = snapshot_in_memory(path)
     except SnapshotError:
         return LocalState(exists=True, sha256="unreadable", records=-1)
+    remember(
+        context.database_dir,
+        db_name,
+        CachedState(stat, snapshot.sha256, snapshot.fingerprint, snapshot.records),
+    )
     return LocalState(True, snapshot.sha256, snapshot.fingerprint, snapshot.records, snapshot)
+
+
+def with_snapshot(context: SyncContext, db_name: str, local: LocalState) -> LocalState:
+    """``local`` with its snapshot (taken now when the state came from the cache)."""
+    return local if local.snapshot is not None else local_state(context, db_name, fresh=True)
 
 
 def same_content(local: LocalState, version: SyncedVersion | Version) -> bool:
@@ -274,6 +294,7 @@ def _unchanged_guard(db_name: str, fingerprint: str | None) -> Guard | None:
 def _push(
     context: SyncContext, db_name: str, head: Head, local: LocalState, operation: str
 ) -> SyncResult:
+    local = with_snapshot(context, db_name, local)
     assert local.snapshot is not None
     parents = [head.newest.key] if head.newest else []
     taken = {v.key for v in head.versions}
@@ -331,6 +352,7 @@ def _merge(
     from casman.sync.merge import merge_databases
 
     remote = head.newest
+    local = with_snapshot(context, db_name, local)
     assert remote is not None and local.snapshot is not None
     stamp = context.clock().strftime(STAMP_FORMAT)
     with (
