@@ -125,3 +125,44 @@ def test_database_print_shows_every_table(casman: Casman) -> None:
     for table in ("parts", "antenna_positions", "snap_boards", "grid_positions", "assembly"):
         assert f"== {table} (" in out
     assert "== assembly (5 rows) ==" in out
+
+
+def test_show_and_list_give_the_kernel_index(casman: Casman) -> None:
+    casman.ok("parts", "add", "ANTENNA", "3", "1")
+    casman.ok("database", "load-coordinates", "--csv", str(GRID_CSV))
+    casman.ok("antenna", "assign", "ANT00001", "CN001E01")
+    casman.ok("antenna", "assign", "ANT00002", "CS021E06")
+    shown = json.loads(casman.ok("antenna", "show", "ANT00001", "--json").output)
+    assert (shown["kernel_index"], shown["kernel_index_note"]) == (120, None)
+    assert "  kernel index: 120\n" in casman.ok("antenna", "show", "ANT00001").output
+    unmapped = json.loads(casman.ok("antenna", "show", "ANT00002", "--json").output)
+    assert unmapped["kernel_index"] is None
+    assert "CS021E06 is not mapped" in unmapped["kernel_index_note"]
+    text = casman.ok("antenna", "show", "CS021E05").output  # an empty position
+    assert "kernel index: none (CS021E05 is not mapped: it would be kernel index 256" in text
+    by_code = json.loads(casman.ok("antenna", "show", "CC000E06", "--json").output)
+    assert by_code["antenna_number"] is None and by_code["kernel_index"] == 131
+    unplaced = json.loads(casman.ok("antenna", "show", "ANT00003", "--json").output)
+    assert unplaced["kernel_index"] is None
+    assert unplaced["kernel_index_note"] == "ANT00003 is not assigned to a grid position"
+    listing = json.loads(casman.ok("antenna", "list", "--json").output)
+    assert [(p["grid_code"], p["kernel_index"]) for p in listing] == [
+        ("CN001E01", 120),
+        ("CS021E06", None),
+    ]
+    table = casman.ok("antenna", "list").output.splitlines()
+    assert table[0].split()[:3] == ["ANTENNA", "GRID", "KERNEL"]
+    assert table[1].split()[:3] == ["ANT00001", "CN001E01", "120"]
+    assert table[2].split()[:3] == ["ANT00002", "CS021E06", "-"]
+
+
+def test_kernel_index_configuration_reaches_the_cli(casman: Casman, tmp_path: Path) -> None:
+    casman.ok("parts", "add", "ANTENNA", "1", "1")
+    casman.ok("antenna", "assign", "ANT00001", "CC000E02")
+    (tmp_path / "config.yaml").write_text("grid:\n  kernel_index:\n    C: {max_index: 126}\n")
+    shown = json.loads(casman.ok("antenna", "show", "ANT00001", "--json").output)
+    assert shown["kernel_index"] is None
+    assert "past the last one (126)" in shown["kernel_index_note"]
+    (tmp_path / "config.yaml").write_text("grid:\n  kernel_index:\n    C: {max_idx: 1}\n")
+    error = casman.fails("antenna", "show", "ANT00001").stderr
+    assert "max_idx is not a kernel setting" in error and len(error.strip().splitlines()) == 1

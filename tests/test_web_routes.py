@@ -322,6 +322,7 @@ def test_packet_index_search_goes_through_boards_and_chain(client: FlaskClient) 
         "board": "SNAP4F",
         "antenna": "ANT00003P1",
         "grid_code": "CS021E06",
+        "kernel_index": None,  # the kernel does not map CS021E06
     }
 
 
@@ -531,3 +532,64 @@ def test_web_command_without_flask_says_how_to_install(
 
 def test_web_command_refuses_missing_database_dir(casman: Casman) -> None:
     assert "does not exist" in casman.fails("web").stderr
+
+
+def test_grid_cells_carry_the_kernel_index(client: FlaskClient) -> None:
+    data = get_json(client, "/api/grid")
+    cells = {cell["grid_code"]: cell for row in data["rows"] for cell in row["cells"]}
+    expected = {"CN021E01": 0, "CN021E06": 5, "CN020E01": 6, "CN001E01": 120, "CC000E01": 126}
+    expected |= {"CC000E06": 131, "CS001E01": 132, "CS021E04": 255, "CN002E03": 116}
+    assert {code: cells[code]["kernel_index"] for code in expected} == expected
+    assert cells["CS021E05"]["kernel_index"] is None and cells["CS021E06"]["kernel_index"] is None
+    assert sorted(c["kernel_index"] for c in cells.values() if c["kernel_index"] is not None) == (
+        list(range(256))
+    )
+    html = client.get("/grid").get_data(as_text=True)
+    assert 'data-grid-code="CN002E03" data-antenna="ANT00001" data-kernel-index="116"' in html
+    assert 'data-grid-code="CS021E06" data-antenna="ANT00003"\n' in html  # no index: unmapped
+    assert 'title="CS021E05 · no kernel index"' in html
+
+
+@pytest.mark.parametrize(
+    ("query", "grid_code", "antenna", "kernel_index"),
+    [
+        ("K116", "CN002E03", "ANT00001", 116),
+        ("k0", "CN021E01", None, 0),
+        ("K126", "CC000E01", "ANT00002", 126),
+    ],
+)
+def test_grid_search_by_kernel_index(
+    client: FlaskClient, query: str, grid_code: str, antenna: str | None, kernel_index: int
+) -> None:
+    match = get_json(client, f"/api/grid?q={query}")["match"]
+    assert match == {
+        "kind": "kernel_index",
+        "grid_code": grid_code,
+        "antenna": antenna,
+        "kernel_index": kernel_index,
+    }
+    html = client.get(f"/grid?q={query}").get_data(as_text=True)
+    assert f"Kernel index {kernel_index} is {grid_code}" in html
+
+
+def test_every_grid_search_says_the_kernel_index(client: FlaskClient) -> None:
+    assert get_json(client, "/api/grid?q=5")["match"]["kernel_index"] == 116
+    assert get_json(client, "/api/grid?q=ANT00002")["match"]["kernel_index"] == 126
+    assert get_json(client, "/api/grid?q=CS021E06")["match"]["kernel_index"] is None
+    html = client.get("/grid?q=CS021E06").get_data(as_text=True)
+    assert "No kernel index (not mapped)." in html
+    assert "Kernel index 116." in client.get("/grid?q=5").get_data(as_text=True)
+
+
+def test_unmapped_kernel_index_search_is_a_one_line_400(client: FlaskClient) -> None:
+    body = get_json(client, "/api/grid?q=K256", status=400)
+    assert body["error"] == "kernel index 256 is not mapped: array C numbers its positions 0–255"
+
+
+def test_grid_kernel_follows_configured_geometry(database: Path) -> None:
+    client = create_app(database, geometry=ArrayGeometry(2, 3, 0, 7)).test_client()
+    data = get_json(client, "/api/grid")
+    first = data["rows"][0]["cells"][0]
+    assert (first["grid_code"], first["kernel_index"]) == ("CN002E00", 0)
+    centre = next(row for row in data["rows"] if row["label"] == "C000")["cells"][0]
+    assert centre["kernel_index"] == 16  # two rows of eight columns above it

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from casman.cli.common import get_config, json_option, open_db, print_json, print_table
 from casman.cli.output import format_signal
 from casman.domain.grid import geometry_from_config, normalise_antenna_number, parse_grid_code
+from casman.domain.kernel import KernelIndex, kernel_from_config
 
 
 @click.group()
@@ -22,7 +25,6 @@ def antenna() -> None:
 def assign(antenna_number: str, grid_code: str, force: bool, notes: str | None) -> None:
     """Place ANTENNA (ANT00001 or ANT00001P1) at GRID_CODE (e.g. CN002E03)."""
     from casman.db.positions import assign as assign_position
-    from casman.sync.triggers import after_change
 
     number = normalise_antenna_number(antenna_number)
     position = parse_grid_code(grid_code)
@@ -37,7 +39,6 @@ def assign(antenna_number: str, grid_code: str, force: bool, notes: str | None) 
         else ""
     )
     click.echo(f"Assigned {placed.antenna_number} to {placed.grid_code}{where}")
-    after_change("assign")
 
 
 @antenna.command("remove")
@@ -45,65 +46,135 @@ def assign(antenna_number: str, grid_code: str, force: bool, notes: str | None) 
 def remove(antenna_number: str) -> None:
     """Free the grid position of ANTENNA."""
     from casman.db.positions import remove as remove_position
-    from casman.sync.triggers import after_change
 
     number = normalise_antenna_number(antenna_number)
     with open_db() as conn:
         removed = remove_position(conn, number)
     click.echo(f"Removed {removed.antenna_number} from {removed.grid_code}")
-    after_change("remove")
 
 
 @antenna.command("show")
 @click.argument("query", metavar="ANTENNA_OR_GRID_CODE")
 @json_option
 def show(query: str, as_json: bool) -> None:
-    """Position, coordinates, and the SNAP port and packet index of P1 and P2."""
+    """Position, coordinates, kernel index, and the SNAP port and packet index of P1 and P2."""
     from casman.db.lookups import antenna_report
 
+    kernel = kernel_from_config(get_config().section("grid"))
     with open_db() as conn:
         report = antenna_report(conn, query)
+    report["kernel_index"], report["kernel_index_note"] = _kernel_fields(kernel, report)
     if as_json:
         print_json(report)
         return
     if report["antenna_number"] is None:
         click.echo(f"{report['grid_code']}: no antenna assigned")
     else:
-        place = report["grid_code"] or "not assigned to a grid position"
-        click.echo(f"{report['antenna_number']} at {place}")
+        place = f"at {report['grid_code']}" if report["grid_code"] else "(no grid position)"
+        click.echo(f"{report['antenna_number']} {place}")
     coordinates = report["coordinates"]
     if coordinates:
         click.echo(
             f"  coordinates: lat {coordinates['latitude']}, lon {coordinates['longitude']}, "
             f"height {coordinates['height']} m ({coordinates['coordinate_system']})"
         )
+    if report["kernel_index"] is not None:
+        click.echo(f"  kernel index: {report['kernel_index']}")
+    else:
+        click.echo(f"  kernel index: none ({report['kernel_index_note']})")
     for polarization, info in report["signals"].items():
         click.echo(format_signal(polarization, info))
+
+
+def _kernel_fields(kernel: KernelIndex, report: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The kernel index of the report's position, or None and the one-line reason."""
+    code = report["grid_code"]
+    if code is None:
+        return None, f"{report['antenna_number']} is not assigned to a grid position"
+    return kernel.index_of(code), kernel.unmapped(code)
 
 
 @antenna.command("list")
 @json_option
 def list_(as_json: bool) -> None:
-    """Every assigned antenna with its grid position."""
+    """Every assigned antenna with its grid position and kernel index."""
     from casman.db.lookups import position_info
     from casman.db.positions import all_positions
 
+    kernel = kernel_from_config(get_config().section("grid"))
     with open_db() as conn:
         positions = all_positions(conn)
     if as_json:
-        print_json([position_info(p) for p in positions])
+        print_json(
+            [
+                {**(position_info(p) or {}), "kernel_index": kernel.index_of(p.grid_code)}
+                for p in positions
+            ]
+        )
         return
     if not positions:
         click.echo("No antennas assigned.")
         return
     print_table(
-        ["ANTENNA", "GRID", "LATITUDE", "LONGITUDE", "ASSIGNED"],
+        ["ANTENNA", "GRID", "KERNEL", "LATITUDE", "LONGITUDE", "ASSIGNED"],
         [
-            (p.antenna_number, p.grid_code, p.latitude, p.longitude, p.assigned_at)
+            (
+                p.antenna_number,
+                p.grid_code,
+                kernel.index_of(p.grid_code),
+                p.latitude,
+                p.longitude,
+                p.assigned_at,
+            )
             for p in positions
         ],
     )
     click.echo(f"{len(positions)} antenna(s) assigned")
+
+
+@antenna.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="CSV with a header line, or a JSON list of objects.",
+)
+@click.option(
+    "--all-ports",
+    is_flag=True,
+    help="Also list every unconnected port of every configured board (empty antenna).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="File to write (default: standard output).",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def export(fmt: str, all_ports: bool, output: str | None, force: bool) -> None:
+    """The packet-index map for the correlator and pipelines.
+
+    One row per SNAP input in packet-index order: packet_index, antenna, polarization,
+    grid_code, kernel_index, latitude, longitude, height, coordinate_system, board, port,
+    snap_port, feng_id (always these columns, in this order). Reads the databases
+    read-only.
+    """
+    from casman.array import open_array, packet_map_csv, packet_map_json
+
+    config = get_config()
+    array = open_array(config.database_dir, config=config, auto_sync=False)
+    inputs = array.packet_map(include_unconnected=all_ports)
+    text = packet_map_csv(inputs) if fmt == "csv" else packet_map_json(inputs)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from pathlib import Path
+
+    from casman.userfiles import write_output
+
+    write_output(Path(output), text, force=force)
+    click.echo(f"Wrote {len(inputs)} input(s) to {output}")
 
 
 from casman.cli.antenna_tools_cmd import generate_coordinates, plot  # noqa: E402

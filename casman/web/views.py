@@ -34,6 +34,7 @@ from casman.domain.grid import (
     normalise_antenna_number,
     parse_grid_code,
 )
+from casman.domain.kernel import KernelIndex, kernel_for_geometry
 from casman.domain.snap import (
     CHASSIS_RANGE,
     PORTS_PER_BOARD,
@@ -51,6 +52,7 @@ MAX_QUERY_LENGTH = 64
 _BASE_NUMBER = re.compile(r"^(ANT|LNA|CXS|CXL|BAC)\d{5}$")
 _BOARD_NAME = re.compile(r"^SNAP\d[A-Z]$")
 _GRID_LIKE = re.compile(r"^[A-Z][A-Z]\d{3}E\d{2}$")
+_KERNEL_QUERY = re.compile(r"^K(\d{1,6})$")
 
 
 class NotFoundError(CasmanError):
@@ -205,13 +207,34 @@ def _row_label(row_offset: int) -> str:
 
 
 def resolve_grid_query(
-    conn: sqlite3.Connection, query: str, geometry: ArrayGeometry
+    conn: sqlite3.Connection,
+    query: str,
+    geometry: ArrayGeometry,
+    kernel: KernelIndex | None = None,
 ) -> dict[str, Any]:
-    """Antenna, grid code or packet index → the grid position it means.
+    """Antenna, grid code, packet index or kernel index (``K116``) → the grid position.
 
     A packet index goes through the boards to a SNAP port (feng_id × 12 + port) and back
-    along the chain to the antenna, then to the antenna's position.
+    along the chain to the antenna, then to the antenna's position. Every answer carries
+    the position's ``kernel_index`` (None where the kernel does not map it).
     """
+    layout = kernel if kernel is not None else kernel_for_geometry(None)
+    match = _resolve(conn, query, geometry, layout)
+    return {**match, "kernel_index": layout.index_of(match["grid_code"])}
+
+
+def _resolve(
+    conn: sqlite3.Connection, query: str, geometry: ArrayGeometry, kernel: KernelIndex
+) -> dict[str, Any]:
+    kernel_query = _KERNEL_QUERY.match(query)
+    if kernel_query is not None:
+        target = kernel.position_of(int(kernel_query.group(1)))
+        occupant = antenna_at(conn, target.grid_code)
+        return {
+            "kind": "kernel_index",
+            "grid_code": target.grid_code,
+            "antenna": occupant.antenna_number if occupant else None,
+        }
     if query.isdigit():
         index = int(query)
         feng_id, port_number = port_for_packet_index(index)
@@ -260,17 +283,28 @@ def resolve_grid_query(
             raise NotFoundError(f"antenna {antenna} is not assigned to a grid position")
         return {"kind": "antenna", "antenna": antenna, "grid_code": placed.grid_code}
     raise DomainError(
-        f"{query!r}: search by antenna (ANT00001), grid code (CN002E03) or packet index (0–527)"
+        f"{query!r}: search by antenna (ANT00001), grid code (CN002E03), packet index (0–527) "
+        "or kernel index (K0–K255)"
     )
 
 
 def grid_page(
-    conn: sqlite3.Connection, configured: ArrayGeometry | None, query: str | None
+    conn: sqlite3.Connection,
+    configured: ArrayGeometry | None,
+    query: str | None,
+    kernel: KernelIndex | None = None,
 ) -> dict[str, Any]:
-    """The core grid, north row at the top, each cell with the antenna assigned there."""
+    """The core grid, north row at the top, each cell with the antenna assigned there.
+
+    Each cell carries its correlator ``kernel_index``. ``kernel`` is the configured kernel
+    (:func:`casman.domain.kernel.kernel_from_config`); without it, array C's kernel over
+    the configured geometry, or over the deployed core's. It never follows the loaded grid
+    positions: the kernel is the correlator's contract, not whatever was surveyed.
+    """
     geometry, source = grid_geometry(conn, configured)
+    layout = kernel if kernel is not None else kernel_for_geometry(configured)
     cleaned = clean_query(query)
-    match = resolve_grid_query(conn, cleaned, geometry) if cleaned else None
+    match = resolve_grid_query(conn, cleaned, geometry, layout) if cleaned else None
     placed: dict[str, AntennaPosition] = {p.grid_code: p for p in all_positions(conn)}
     surveyed = set(all_coordinates(conn))
     reaching = {chain.antenna for chain in all_chains(conn) if chain.complete and chain.antenna}
@@ -278,13 +312,15 @@ def grid_page(
     for row in range(geometry.north_rows, -geometry.south_rows - 1, -1):
         cells: list[dict[str, Any]] = []
         for column in range(geometry.first_column, geometry.last_column + 1):
-            code = GridPosition("C", row, column).grid_code
+            position = GridPosition("C", row, column)
+            code = position.grid_code
             occupant = placed.get(code)
             antenna = occupant.antenna_number if occupant else None
             connected = [pol for pol in ("P1", "P2") if antenna and antenna + pol in reaching]
             cells.append(
                 {
                     "grid_code": code,
+                    "kernel_index": layout.index_of(position),
                     "antenna_number": antenna,
                     "has_coordinates": code in surveyed,
                     "connected": connected,

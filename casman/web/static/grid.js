@@ -1,4 +1,5 @@
-/* Grid page: clicking a cell fetches /api/antenna/<grid code> and fills the detail panel. */
+/* Grid page: clicking a cell fetches /api/antenna/<grid code> and fills the detail panel.
+   The kernel index comes from the cell itself (data-kernel-index, absent when unmapped). */
 "use strict";
 
 (function () {
@@ -30,10 +31,11 @@
     return section;
   }
 
-  function render(report) {
+  function render(report, kernelIndex) {
     const c = report.coordinates || {};
     const nodes = [list([
       ["grid code", report.grid_code, "grid-code"],
+      ["kernel index", kernelIndex !== undefined ? kernelIndex : "not mapped", "kernel-index"],
       ["antenna", report.antenna_number || "none assigned", "antenna"],
       ["latitude", c.latitude, "latitude"],
       ["longitude", c.longitude, "longitude"],
@@ -56,7 +58,7 @@
         open(code, [el("p", { class: "warn", "data-field": "error" }, body.error || response.statusText)]);
         return;
       }
-      render(body);
+      render(body, cell.dataset.kernelIndex);
     } catch (error) {
       open(code, [el("p", { class: "warn", "data-field": "error" }, `could not load ${code}: ${error}`)]);
     }
