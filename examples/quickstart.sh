@@ -38,3 +38,10 @@ printf 'not a database any more' > "$CASMAN_DATABASE_DIR/parts.db"
 step sync restore "$key" --no-backup
 step antenna show ANT00001
 printf '\nDone. Databases in %s, backups in %s\n' "$CASMAN_DATABASE_DIR" "$CASMAN_LOCAL_PATH"
+
+printf '\n# the Python API for pipelines: read-only, one consistent snapshot\n'
+printf '$ python -c "import casman; a = casman.open_array(); print(a.by_packet_index(5))"\n'
+.venv/bin/python -c "import casman; a = casman.open_array(); print(a.by_packet_index(5))"
+step antenna export --format csv
+printf '\n$ python examples/pipeline_example.py\n'
+.venv/bin/python examples/pipeline_example.py

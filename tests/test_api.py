@@ -314,3 +314,24 @@ def test_kernel_configuration_applies(database: Path, tmp_path: Path) -> None:
     assert "past the last one (115)" in (antenna.kernel_index_note or "")
     with pytest.raises(KernelIndexError):
         array.by_kernel_index(116)
+
+
+def test_the_worked_example_runs_on_a_real_database(database: Path, tmp_path: Path) -> None:
+    before = _digests(database)
+    done = _run(
+        f"import runpy, sys; sys.argv = ['x', {str(database)!r}]; "
+        f"runpy.run_path({str(REPO_ROOT / 'examples' / 'pipeline_example.py')!r}, "
+        "run_name='__main__')",
+        {"HOME": str(tmp_path)},
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "packet index 5: ANT00001 at CN002E03, P1, SNAP1A port 5" in done.stdout
+    assert "    5 → ANT00001 P1 at CN002E03 kernel 116" in lines
+    assert "   60 → ANT00003 P1 at CS021E06 kernel None" in lines
+    assert any(
+        line.startswith("ANT00003: no kernel index (CS021E06 is not mapped") for line in lines
+    )
+    assert "lookup: CN021E01: no antenna assigned" in lines
+    assert _digests(database) == before

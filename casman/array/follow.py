@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -92,15 +93,16 @@ def auto_sync_enabled(config: Config, environ: Mapping[str, str]) -> bool:
     return wanted and config.sync.enabled
 
 
-def consumer_cache_dir(environ: Mapping[str, str]) -> Path:
+def consumer_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Where a consumer with no database directory of its own keeps its copy.
 
     ``$XDG_CACHE_HOME/casman/databases`` (``~/.cache/casman/databases``): a cache that
     only the sync engine writes, by fast-forward, and the API reads with ``mode=ro``; no
     casman command records work there unless pointed at it on purpose.
     """
-    base = environ.get("XDG_CACHE_HOME", "").strip()
-    root = Path(base).expanduser() if base else Path(environ.get("HOME") or Path.home()) / ".cache"
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    root = Path(base).expanduser() if base else Path(env.get("HOME") or Path.home()) / ".cache"
     return root / "casman" / "databases"
 
 
