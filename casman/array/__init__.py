@@ -85,8 +85,7 @@ def _no_copy_error(directory: Path, report: FollowReport) -> DatabaseFileError:
     if report.error is not None:
         why = f"the backend could not be reached ({report.error})"
     else:
-        done = "; ".join(f"{name}: {action}" for name, action in report.actions.items())
-        why = f"the store has no published version to follow ({done})"
+        why = "the store has no published version of them to follow yet"
     return DatabaseFileError(f"no local copy of the casman databases in {directory} yet: {why}")
 
 
