@@ -332,12 +332,6 @@ def test_dry_run_is_neither_sent_nor_counted(tmp_path: Path) -> None:
     assert quota.usage(handle).class_a == 0
 
 
-def test_estimate_by_class(tmp_path: Path) -> None:
-    handle = make_handle(tmp_path)
-    kinds = ["list", "put", "head", "get", "delete", "put"]
-    assert quota.estimate(handle, kinds) == {"A": 3, "B": 2}
-
-
 def test_reconcile_storage_replaces_the_prefix_only(tmp_path: Path) -> None:
     handle = make_handle(tmp_path)
     store = storage_for(handle)

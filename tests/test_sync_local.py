@@ -244,10 +244,21 @@ def test_status_and_maintain(casman: Casman, remote: Path) -> None:
 def test_dry_run_sends_nothing(casman: Casman, remote: Path) -> None:
     casman.ok("parts", "add", "ANT", "1", "1")
     out = casman.ok("sync", "backup", "--dry-run").output
-    assert "nothing is sent" in out and "PUT" in out
+    assert "nothing is written" in out and "PUT" in out
     assert not remote.exists() or not any(remote.rglob("*parts.db"))
     casman.ok("sync", "maintain", "--dry-run")
-    casman.ok("sync", "restore", "backups/parts.db/20240101_000000_parts.db", "--dry-run")
+    # the dry run runs the real path: a key that is not stored is said so, in one line
+    missing = casman.fails(
+        "sync", "restore", "backups/parts.db/20240101_000000_parts.db", "--dry-run"
+    )
+    assert "not found" in missing.stderr and missing.stderr.count("\n") == 1
+    casman.ok("sync", "backup")
+    key = _keys(casman)[0]
+    casman.ok("parts", "add", "ANT", "1", "1")
+    before = fingerprint(casman.directory)
+    out = casman.ok("sync", "restore", key, "--dry-run").output
+    assert f"GET    {key}" in out
+    assert fingerprint(casman.directory) == before  # nothing restored
 
 
 def test_unknown_backend_has_an_install_hint(casman: Casman) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -11,6 +12,23 @@ from casman.cli.common import get_config, json_option, print_json
 from casman.cli.output import printable
 from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
 from casman.errors import CasmanError
+
+T = TypeVar("T")
+_WOULD = (
+    ("published", "would publish"),
+    ("merged", "would merge"),
+    ("fast-forwarded", "would fast-forward"),
+    ("in sync; nothing to do", "nothing to do"),
+)
+
+
+def would(action: str) -> str:
+    """A real run's action, said as what a dry run would do."""
+    for done, planned in _WOULD:
+        if action.startswith(done):
+            return planned + action[len(done) :]
+    return action
+
 
 SYNC_DISABLED = (
     "sync is disabled (database.sync.enabled: false, backend: disabled or "
@@ -98,20 +116,33 @@ def _size(size: object) -> str:
     return f"{scaled:.1f} {unit}"
 
 
-def _dry_run(ctx: click.Context, operations: list[tuple[str, str]]) -> None:
-    """Print what would be sent and its billing cost; send nothing."""
-    from casman.storage import quota
-    from casman.storage.plugins import open_storage
+def _rehearse(ctx: click.Context, purpose: str, action: Callable[[Any], T]) -> tuple[T, Any]:
+    """Run ``action`` for real in a sandbox whose writes are recorded, never sent."""
+    from casman.sync.dryrun import dry_run
 
-    _require_sync(ctx)
-    storage = open_storage(get_config(ctx), _backend_option(ctx))
-    click.echo(f"Dry run on backend {storage.name}; nothing is sent:")
-    for kind, target in operations:
-        cls = quota.billing_class(storage.handle, kind)
-        cost = f"Class {cls}" if cls else "free"
-        click.echo(f"  {kind.upper():<6} {target}  ({cost})")
-    totals = quota.estimate(storage.handle, [kind for kind, _ in operations])
-    summary = ", ".join(f"{count} Class {cls}" for cls, count in sorted(totals.items()))
+    return dry_run(_context(ctx, purpose, flush_outbox=False), action)
+
+
+def _print_plan(ctx: click.Context, plan: Any, as_json: bool = False) -> None:
+    """What a real run would send, request by request, and its quota cost."""
+    if as_json:
+        print_json(
+            {
+                "requests": [asdict(r) for r in plan.requests],
+                "totals": plan.totals(),
+            }
+        )
+        return
+    name = _backend_option(ctx) or get_config(ctx).sync.backend
+    click.echo(
+        f"Dry run on backend {name}: nothing is written (the reads are sent: they decide "
+        "the plan). A real run would send:"
+    )
+    for request in plan.requests:
+        cost = f"Class {request.billing_class}" if request.billing_class else "free"
+        note = "" if not request.sent else "  (read now)"
+        click.echo(f"  {request.kind.upper():<6} {printable(request.key)}  ({cost}){note}")
+    summary = ", ".join(f"{count} {name}" for name, count in sorted(plan.totals().items()))
     click.echo(f"Quota cost: {summary or 'none'}")
 
 
@@ -147,13 +178,16 @@ def backup(
 ) -> None:
     """Snapshot and upload the databases (never overwriting an existing backup)."""
     names = _selected(parts, assembled)
-    if dry_run:
-        plan = [("list", f"backups/{n}/") for n in names] + [
-            ("put", f"backups/{n}/<timestamp>_{n}") for n in names
-        ]
-        _dry_run(ctx, plan)
-        return
     from casman.sync.backup import backup_database
+
+    if dry_run:
+        _, plan = _rehearse(
+            ctx,
+            "backup",
+            lambda c: [backup_database(c, name, operation, force=force) for name in names],
+        )
+        _print_plan(ctx, plan, as_json)
+        return
 
     context = _context(ctx, "backup")
     results = [backup_database(context, name, operation, force=force) for name in names]
@@ -253,10 +287,10 @@ def restore_(ctx: click.Context, key: str, no_backup: bool, dry_run: bool) -> No
 
     parsed = parse_backup_key(key)
     if dry_run:
-        plan = [("get", parsed.key)]
-        if not no_backup:
-            plan += [("list", f"backups/{parsed.db_name}/"), ("put", "<safety backup>")]
-        _dry_run(ctx, plan)
+        _, plan = _rehearse(
+            ctx, "restore", lambda c: restore(c, parsed.key, remote_backup=not no_backup)
+        )
+        _print_plan(ctx, plan)
         return
     result = restore(_context(ctx, "restore"), parsed.key, remote_backup=not no_backup)
     click.echo(f"✓ restored {result.db_name} from {result.key} ({result.records} records)")
@@ -283,11 +317,18 @@ def sync_(ctx: click.Context, parts: bool, assembled: bool, dry_run: bool, as_js
     connection events of both sides kept, clashes reported as conflicts) and the merge is
     published; a local safety copy is kept before anything local is replaced.
     """
-    from casman.sync.converge import converge, plan
+    from casman.sync.converge import converge
 
-    context = _context(ctx, "sync")
     names = _selected(parts, assembled)
-    results = [plan(context, n) if dry_run else converge(context, n) for n in names]
+    plan = None
+    if dry_run:
+        results, plan = _rehearse(ctx, "sync", lambda c: [converge(c, n) for n in names])
+        for result in results:
+            result.action = would(result.action)
+            result.safety_copy = None  # it was made in the sandbox, which is gone
+    else:
+        context = _context(ctx, "sync")
+        results = [converge(context, n) for n in names]
     if as_json:
         print_json(
             [
@@ -300,6 +341,13 @@ def sync_(ctx: click.Context, parts: bool, assembled: bool, dry_run: bool, as_js
                     "safety_copy": str(r.safety_copy) if r.safety_copy else None,
                     "conflicts": [asdict(c) for c in r.conflicts],
                     "dry_run": dry_run,
+                    "requests": [
+                        asdict(q)
+                        for q in plan.requests
+                        if q.key.startswith(f"backups/{r.db_name}/")
+                    ]
+                    if plan is not None
+                    else None,
                 }
                 for r in results
             ]
@@ -316,6 +364,8 @@ def sync_(ctx: click.Context, parts: bool, assembled: bool, dry_run: bool, as_js
             )
             click.echo(f"      kept:  {printable(conflict.kept)}")
             click.echo(f"      other: {printable(conflict.other)}")
+    if plan is not None:
+        _print_plan(ctx, plan)
 
 
 @sync.command("push")
@@ -453,16 +503,12 @@ def _print_automatic(automatic: Any) -> None:
 @click.pass_context
 def maintain_(ctx: click.Context, deep: bool, dry_run: bool, as_json: bool) -> None:
     """Verify every backup, report non-Standard storage, apply retention."""
-    if dry_run:
-        keep = get_config(ctx).sync.keep_versions
-        plan = [("list", "backups/")] + [
-            ("head", f"backups/{n}/<backup {i + 1} of at most {keep}>")
-            for n in DATABASE_NAMES
-            for i in range(keep)
-        ]
-        _dry_run(ctx, plan)
-        return
     from casman.sync.maintain import maintain
+
+    if dry_run:
+        _, plan = _rehearse(ctx, "maintain", lambda c: maintain(c, deep=deep))
+        _print_plan(ctx, plan, as_json)
+        return
 
     report = maintain(_context(ctx, "maintain"), deep=deep)
     if as_json:

@@ -109,6 +109,9 @@ class Storage:
     retry on their own for the same reason.
     """
 
+    dry_run = False
+    """True for a storage that records writes instead of sending them (``--dry-run``)."""
+
     def __init__(
         self,
         handle: BackendHandle,

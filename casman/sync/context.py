@@ -75,6 +75,8 @@ class SyncContext:
         """Monthly backup/restore counters of the quota tracker, where one is kept."""
         from casman.storage import quota
 
+        if self.storage.dry_run:
+            return  # a rehearsal: nothing was backed up or restored
         limits, _ = quota.limits_for(self.storage.handle)
         if limits:
             quota.record_event(self.storage.handle, event)

@@ -422,28 +422,6 @@ def _merge(
     )
 
 
-def plan(context: SyncContext, db_name: str) -> SyncResult:
-    """What :func:`converge` would do, sending no write."""
-    head = load_head(context, db_name)
-    local = local_state(context, db_name)
-    synced = context.state.get(context.backend, db_name)
-    relation = classify(local, synced, head)
-    remote = head.newest.key if head.newest else None
-    actions = {
-        Relation.IN_SYNC: "nothing to do",
-        Relation.NO_LOCAL: f"would fast-forward to {remote}",
-        Relation.EMPTY_LOCAL: f"would fast-forward to {remote}",
-        Relation.BEHIND: f"would fast-forward to {remote}",
-        Relation.AHEAD: "would publish the local database",
-        Relation.NO_REMOTE: "would publish the local database"
-        if local.records > 0
-        else "nothing to do (no data yet)",
-        Relation.DIVERGED: f"would merge with {remote} and publish the merge",
-        Relation.UNKNOWN: f"would merge with {remote} (no common base) and publish the merge",
-    }
-    return SyncResult(db_name, relation, actions[relation])
-
-
 def converge(
     context: SyncContext,
     db_name: str,

@@ -22,7 +22,6 @@ from casman.storage.quota.limits import (
     WARN_PERCENT,
     QuotaUsage,
     billing_class,
-    estimate,
     limits_for,
 )
 from casman.storage.quota.tracker import (
@@ -51,7 +50,6 @@ __all__ = [
     "QuotaPlugin",
     "QuotaUsage",
     "billing_class",
-    "estimate",
     "limits_for",
     "now",
     "reconcile_storage",

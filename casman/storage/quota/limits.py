@@ -60,16 +60,6 @@ def billing_class(handle: BackendHandle, kind: str) -> str | None:
     return cost_model(handle).classes.get(kind)
 
 
-def estimate(handle: BackendHandle, kinds: list[str]) -> dict[str, int]:
-    """How many requests of each billing class ``kinds`` would cost (for ``--dry-run``)."""
-    counts: dict[str, int] = {}
-    for kind in kinds:
-        cls = billing_class(handle, kind)
-        if cls is not None:
-            counts[cls] = counts.get(cls, 0) + 1
-    return counts
-
-
 @dataclass(frozen=True)
 class QuotaUsage:
     """A snapshot of one backend's tracked usage against its limits.
