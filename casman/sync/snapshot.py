@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import os
 import sqlite3
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,24 +40,6 @@ class Snapshot:
     body: bytes | None = None
 
 
-ROLLBACK_JOURNAL = 1
-"""File format bytes 18–19: 1 = rollback journal, 2 = WAL (SQLite's file format §1.3.3)."""
-
-
-def without_wal_flag(body: bytes) -> bytes:
-    """The snapshot marked as a rollback-journal file, as ``journal_mode=DELETE`` would.
-
-    A copy of a WAL database keeps the WAL flag, and SQLite then needs to create ``-wal``
-    and ``-shm`` files to open it, which fails on read-only media (a backup on a NAS or a
-    write-protected stick). The copy has no WAL content, so clearing the flag is exact.
-    """
-    if len(body) < 20 or body[18:20] == bytes([ROLLBACK_JOURNAL, ROLLBACK_JOURNAL]):
-        return body
-    patched = bytearray(body)
-    patched[18] = patched[19] = ROLLBACK_JOURNAL
-    return bytes(patched)
-
-
 def digests(body: bytes) -> tuple[str, str]:
     """SHA-256 (hex) and Content-MD5 (base64) of ``body``, computed side by side.
 
@@ -82,8 +66,12 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
 
-def take_snapshot(source: Path, destination: Path) -> Snapshot:
-    """Copy ``source`` consistently into ``destination`` (a fresh file, fsynced)."""
+def _copy(source: Path, destination: Path) -> tuple[int, str]:
+    """The backup API from ``source`` into a new file; its record count and fingerprint.
+
+    The copy is marked as a rollback-journal file (``journal_mode = DELETE``), so it opens
+    with ``sqlite3`` on read-only media too.
+    """
     if not source.is_file():
         raise SnapshotError(f"{source} does not exist; nothing to back up")
     try:
@@ -92,15 +80,19 @@ def take_snapshot(source: Path, destination: Path) -> Snapshot:
             writer = sqlite3.connect(destination)
             try:
                 reader.backup(writer)
-                records = count_records(writer, source.name)
-                fingerprint = content_fingerprint(writer, source.name)
                 writer.execute("PRAGMA journal_mode = DELETE")
+                return count_records(writer, source.name), content_fingerprint(writer, source.name)
             finally:
                 writer.close()
         finally:
             reader.close()
     except sqlite3.DatabaseError as error:
         raise SnapshotError(f"cannot read {source}: {error}") from None
+
+
+def take_snapshot(source: Path, destination: Path) -> Snapshot:
+    """Copy ``source`` consistently into ``destination`` (a fresh file, fsynced)."""
+    records, fingerprint = _copy(source, destination)
     fsync_file(destination)
     size = destination.stat().st_size
     return Snapshot(destination, sha256_of(destination), size, records, fingerprint)
@@ -109,26 +101,23 @@ def take_snapshot(source: Path, destination: Path) -> Snapshot:
 def snapshot_in_memory(source: Path) -> Snapshot:
     """A consistent snapshot as bytes, with its SHA-256, Content-MD5 and record count.
 
-    The backup API copies into an in-memory database whose serialisation is byte for byte
-    what a file copy would hold, without writing and re-reading a temp file.
+    The backup API writes the copy to a temporary file (not fsynced: it is read back at
+    once and deleted) rather than to an in-memory database: serialising an in-memory
+    database holds the pages twice, and the bytes once more, so the peak was about four
+    times the database; this way the bytes that are uploaded are the only full copy.
     """
-    if not source.is_file():
-        raise SnapshotError(f"{source} does not exist; nothing to back up")
+    folder = source.parent if os.access(source.parent, os.W_OK) else None
+    handle, name = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".snapshot", dir=folder)
+    os.close(handle)
+    temp = Path(name)
     try:
-        reader = _read_only(source)
-        try:
-            memory = sqlite3.connect(":memory:")
-            try:
-                reader.backup(memory)
-                records = count_records(memory, source.name)
-                fingerprint = content_fingerprint(memory, source.name)
-                body = without_wal_flag(memory.serialize())
-            finally:
-                memory.close()
-        finally:
-            reader.close()
-    except sqlite3.DatabaseError as error:
-        raise SnapshotError(f"cannot read {source}: {error}") from None
+        temp.unlink()
+        records, fingerprint = _copy(source, temp)
+        body = temp.read_bytes()
+    finally:
+        remove_quietly(temp)
+        for suffix in ("-journal", "-wal", "-shm"):
+            remove_quietly(temp.with_name(temp.name + suffix))
     sha256, md5 = digests(body)
     return Snapshot(None, sha256, len(body), records, fingerprint, md5, body)
 
