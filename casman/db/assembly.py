@@ -1,14 +1,18 @@
 """The ``assembly`` table: an append-only log of connect and disconnect events.
 
 Nothing is updated or deleted. The state of a pair is its latest event ordered by
-``(scan_time, id)``; the current links of the array are derived from the whole log.
+``(scan_time, id)``; the current links are derived from the log, never stored: either all
+of them at once (:func:`active_links`, one scan) or just those around the parts asked about
+(:class:`LinkReader`, through the indexes), and both apply the same rule.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from casman.db.changes import Change
 from casman.db.connection import write_transaction
@@ -53,6 +57,12 @@ class ActiveLinks:
     # pairs that break the one-in/one-out rule (only possible in data not written by casman)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
 
+    def outgoing(self, part: str) -> str | None:
+        return self.forward.get(part)
+
+    def incoming(self, part: str) -> str | None:
+        return self.backward.get(part)
+
 
 def links_from_events(events: Iterable[tuple[str, str, str]]) -> ActiveLinks:
     """Fold ``(source, target, status)`` events, already in (scan_time, id) order."""
@@ -72,11 +82,225 @@ def links_from_events(events: Iterable[tuple[str, str, str]]) -> ActiveLinks:
 
 
 def active_links(conn: sqlite3.Connection) -> ActiveLinks:
-    rows = conn.execute(
+    """Every current link of the array: one scan and sort of the whole log.
+
+    For whole-array answers only; a question about one part or chain asks a
+    :class:`LinkReader`, whose cost does not grow with the log.
+    """
+    cursor = conn.cursor()
+    cursor.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row here
+    rows = cursor.execute(
         "SELECT part_number, connected_to, connection_status FROM asm.assembly"
         " ORDER BY scan_time, id"
     )
     return links_from_events(rows)
+
+
+EventKey = tuple[int, str | bytes, int]
+"""``(scan_time, id)`` as a Python sort key that orders like SQLite's ``ORDER BY``."""
+Pair = tuple[str | None, str | None]
+
+
+def event_key(scan_time: object, event_id: int) -> EventKey:
+    """SQLite orders NULL before TEXT before BLOB, each kind by value (BINARY collation).
+
+    The ``assembly`` columns have TEXT affinity, so those are the only kinds a
+    ``scan_time`` can hold; code points order like the UTF-8 bytes SQLite compares.
+    """
+    if scan_time is None:
+        return (0, "", event_id)
+    if isinstance(scan_time, bytes):
+        return (2, scan_time, event_id)
+    return (1, str(scan_time), event_id)
+
+
+class PairState(NamedTuple):
+    """A (source, target) pair whose newest event by ``(scan_time, id)`` is ``connected``.
+
+    ``first_time``/``first_id`` are its oldest event: the order in which
+    :func:`links_from_events` meets the pair, which decides which of two clashing pairs
+    becomes the link. (A NamedTuple: a page may make thousands of these.)
+    """
+
+    source: str | None
+    target: str | None
+    first_time: object
+    first_id: int
+
+    @property
+    def pair(self) -> Pair:
+        return (self.source, self.target)
+
+    @property
+    def first(self) -> EventKey:
+        return event_key(self.first_time, self.first_id)
+
+
+_SIDE_SQL = {
+    # one part's events from it ("out", idx_assembly_part) or to it ("in", idx_assembly_target)
+    "out": (
+        "SELECT part_number, connected_to, connection_status, scan_time, id FROM asm.assembly"
+        " WHERE part_number IS ? ORDER BY scan_time, id"
+    ),
+    "in": (
+        "SELECT part_number, connected_to, connection_status, scan_time, id FROM asm.assembly"
+        " WHERE connected_to IS ? ORDER BY scan_time, id"
+    ),
+}
+_SIDE_MANY_SQL = {
+    # the same for many parts at once; CROSS JOIN keeps the list as the outer loop, so
+    # SQLite probes the index once per part whatever its statistics say about the table
+    "out": (
+        "SELECT a.part_number, a.connected_to, a.connection_status, a.scan_time, a.id"
+        " FROM json_each(?) AS wanted CROSS JOIN asm.assembly AS a"
+        " ON a.part_number = wanted.value ORDER BY a.scan_time, a.id"
+    ),
+    "in": (
+        "SELECT a.part_number, a.connected_to, a.connection_status, a.scan_time, a.id"
+        " FROM json_each(?) AS wanted CROSS JOIN asm.assembly AS a"
+        " ON a.connected_to = wanted.value ORDER BY a.scan_time, a.id"
+    ),
+}
+
+
+class LinkReader:
+    """The current links around the parts asked about, read through the indexes.
+
+    Gives exactly the links :func:`active_links` derives from the whole log, but reads
+    only the events of the parts it is asked about, through ``idx_assembly_part`` (events
+    *from* a part) and ``idx_assembly_target`` (events *to* a part). Walking a chain of
+    n parts costs about 2n indexed range reads, whatever the size of the log.
+
+    Why it is exact. Every event of a pair (S, T) has ``part_number = S`` and
+    ``connected_to = T``, so reading one part's events from either index yields *all*
+    events of each of its pairs, and folding them in ``(scan_time, id)`` order gives each
+    pair's state by today's rule (its newest event). :func:`links_from_events` then lets a
+    connected pair become a link unless an *earlier-seen* pair (smaller first event) that
+    did become a link shares its source or its target; :meth:`accepted` evaluates that very
+    rule, following only the rival pairs of the same source or target. Data written by
+    casman has no rivals (rule 3), so that costs nothing; after a merge clash it follows
+    just the clashing pairs. Nothing is cached beyond the reader's life (one request, one
+    command), so it never holds a stale state.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._sides: dict[str, dict[str | None, list[PairState]]] = {"out": {}, "in": {}}
+        self._accepted: dict[Pair, bool] = {}
+        self._links: dict[str, dict[str | None, str | None]] = {"out": {}, "in": {}}
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _store(self, side: str, parts: list[str | None], rows: list[tuple[Any, ...]]) -> None:
+        """Fold each part's events (already in (scan_time, id) order) into its pairs."""
+        seen: dict[Pair, list[Any]] = {}
+        for source, target, status, scan_time, event_id in rows:
+            entry = seen.get((source, target))
+            if entry is None:
+                seen[(source, target)] = [status, scan_time, event_id]
+            else:
+                entry[0] = status  # a later event of the pair: its state now
+        by_part: dict[str | None, list[PairState]] = {part: [] for part in parts}
+        owner = 0 if side == "out" else 1
+        for pair, (status, scan_time, event_id) in seen.items():
+            if status == CONNECTED:
+                by_part[pair[owner]].append(PairState(pair[0], pair[1], scan_time, event_id))
+        known = self._sides[side]
+        for part, states in by_part.items():
+            if len(states) > 1:
+                states.sort(key=lambda state: state.first)
+            known[part] = states
+
+    def _query(self, sql: str, parameter: object) -> list[tuple[Any, ...]]:
+        cursor = self._conn.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, (parameter,)).fetchall()
+
+    def prefetch(self, side: str, parts: Iterable[str | None]) -> None:
+        """Read the ``side`` (``"out"`` or ``"in"``) events of many parts in one query."""
+        known = self._sides[side]
+        wanted = sorted({p for p in parts if p not in known and isinstance(p, str)})
+        if wanted:
+            rows = self._query(_SIDE_MANY_SQL[side], json.dumps(wanted))
+            self._store(side, list(wanted), rows)
+
+    def prefetch_links(self, side: str, parts: Iterable[str | None]) -> None:
+        """Read, in two queries, all that deciding the ``side`` link of many parts needs
+        when nothing clashes: their own events and those of each candidate partner."""
+        wanted = list(parts)
+        self.prefetch(side, wanted)
+        known = self._sides[side]
+        partners = [
+            state.target if side == "out" else state.source
+            for part in wanted
+            for state in known.get(part, ())
+        ]
+        self.prefetch("in" if side == "out" else "out", partners)
+
+    def _side(self, side: str, part: str | None) -> list[PairState]:
+        """The connected pairs with ``part`` as source (``out``) or target (``in``)."""
+        known = self._sides[side]
+        if part not in known:
+            self._store(side, [part], self._query(_SIDE_SQL[side], part))
+        return known[part]
+
+    # --- the fold's rule ----------------------------------------------------------------
+
+    def _rivals(self, state: PairState) -> list[PairState]:
+        """Connected pairs seen before ``state`` that share its source or its target."""
+        outs, ins = self._side("out", state.source), self._side("in", state.target)
+        if len(outs) == 1 and len(ins) == 1:
+            return []  # only the pair itself: the case of every link casman wrote
+        first = state.first
+        found = {other.pair: other for other in (*outs, *ins) if other.first < first}
+        return sorted(found.values(), key=lambda other: other.first)
+
+    def accepted(self, state: PairState) -> bool:
+        """Whether the connected pair ``state`` is a current link (see the class doc).
+
+        Iterative, so a long run of clashing pairs cannot exhaust Python's stack.
+        """
+        memo = self._accepted
+        pair = state.pair
+        if pair in memo:
+            return memo[pair]
+        if not self._rivals(state):
+            memo[pair] = True
+            return True
+        stack = [state]
+        while stack:
+            current = stack[-1]
+            if current.pair in memo:
+                stack.pop()
+                continue
+            rivals = self._rivals(current)
+            pending = [other for other in rivals if other.pair not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            memo[current.pair] = not any(memo[other.pair] for other in rivals)
+            stack.pop()
+        return memo[pair]
+
+    def _link(self, side: str, part: str | None) -> str | None:
+        known = self._links[side]
+        if part in known:
+            return known[part]
+        found = None
+        for state in self._side(side, part):
+            if self.accepted(state):
+                found = state.target if side == "out" else state.source
+                break
+        known[part] = found
+        return found
+
+    def outgoing(self, part: str) -> str | None:
+        """The part ``part`` currently feeds (``ActiveLinks.forward``), if any."""
+        return self._link("out", part)
+
+    def incoming(self, part: str) -> str | None:
+        """The part currently feeding ``part`` (``ActiveLinks.backward``), if any."""
+        return self._link("in", part)
 
 
 def _active_partners(conn: sqlite3.Connection, column: str, other: str, part: str) -> list[str]:

@@ -1,18 +1,27 @@
 """Signal chains: ANTENNA → LNA → COAXSHORT → COAXLONG → BACBOARD → SNAP port.
 
-Chains are derived from the active links in memory (one scan of the log), which keeps
-"every chain of the array" a single query plus a walk, well under a second at 10× the
-full build-out.
+Two ways to the same chains, both derived from the append-only log, never stored:
+
+* around given parts (:func:`chain_through`, :func:`chains_through`): a walk through the
+  indexes with :class:`~casman.db.assembly.LinkReader`, whose cost is proportional to the
+  chain's length and flat in the size of the log; every CLI lookup and web search uses it;
+* the whole array (:func:`all_chains`, :func:`chain_index`): one scan of the log and a walk
+  in memory, for the views that list or count every chain.
 """
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from typing import Protocol
 
-from casman.db.assembly import ActiveLinks, active_links
-from casman.db.snap_boards import all_boards
-from casman.domain.connections import check_pair_shape, parse_part
+from casman.db.assembly import ActiveLinks, LinkReader, active_links
+from casman.db.snap_boards import all_boards, get_board
+from casman.domain.connections import Part, check_pair_shape, parse_part
 from casman.domain.errors import DomainError
 from casman.domain.parts import CHAIN_ORDER, PartType
 from casman.domain.snap import SnapBoard, SnapBoardId, SnapPort
@@ -45,13 +54,27 @@ class Chain:
         head = self.parts[0]
         return head if head.startswith(PartType.ANTENNA.prefix) else None
 
-    @property
+    @cached_property
     def problems(self) -> list[str]:
-        """Why a chain is not a valid full chain (for highlighting)."""
-        found = []
-        for source, target in zip(self.parts, self.parts[1:], strict=False):
+        """Why a chain is not a valid full chain (for highlighting).
+
+        Computed once per chain object: parsing every part is the expensive step, and a
+        page asks for the list, its length and its truth more than once.
+        """
+        parsed: list[Part | DomainError] = []
+        for part in self.parts:  # each part once, though most sit in two pairs
             try:
-                check_pair_shape(parse_part(source), parse_part(target))
+                parsed.append(parse_part(part))
+            except DomainError as error:
+                parsed.append(error)
+        found = []
+        for source, target in itertools.pairwise(parsed):
+            # the first failure wins, as in check_pair_shape(parse_part(s), parse_part(t))
+            if isinstance(source, DomainError) or isinstance(target, DomainError):
+                found.append(str(source if isinstance(source, DomainError) else target))
+                continue
+            try:
+                check_pair_shape(source, target)
             except DomainError as error:
                 found.append(str(error))
         if not self.complete:
@@ -60,44 +83,152 @@ class Chain:
             found.append(f"no SNAP board configured at {self.snap_port.board.name}")
         return found
 
+    @property
+    def has_problems(self) -> bool:
+        """``bool(self.problems)`` without parsing a chain that is incomplete anyway.
 
-def walk_links(links: ActiveLinks, start: str) -> tuple[str, ...]:
+        Only complete chains (at most one per SNAP port) need their parts parsed, which
+        keeps counting the problems of every chain cheap at any size of the array.
+        """
+        return not self.complete or bool(self.problems)
+
+
+class LinkSource(Protocol):
+    """Current links: :class:`~casman.db.assembly.ActiveLinks` (all) or a ``LinkReader``."""
+
+    def outgoing(self, part: str) -> str | None: ...
+
+    def incoming(self, part: str) -> str | None: ...
+
+
+def walk_links(links: LinkSource, start: str) -> tuple[str, ...]:
+    """The chain through ``start``: back to its head, then forward (stopping at a cycle)."""
     head = start
     seen = {head}
-    while head in links.backward and links.backward[head] not in seen:
-        head = links.backward[head]
+    while (previous := links.incoming(head)) is not None and previous not in seen:
+        head = previous
         seen.add(head)
     parts = [head]
     visited = {head}
-    while parts[-1] in links.forward and links.forward[parts[-1]] not in visited:
-        parts.append(links.forward[parts[-1]])
-        visited.add(parts[-1])
+    while (following := links.outgoing(parts[-1])) is not None and following not in visited:
+        parts.append(following)
+        visited.add(following)
     return tuple(parts)
 
 
-def build_chain(parts: tuple[str, ...], boards: dict[SnapBoardId, SnapBoard]) -> Chain:
-    port: SnapPort | None = None
-    if parts[-1].startswith(PartType.SNAP.prefix):
-        try:
-            parsed = parse_part(parts[-1])
-            port = parsed if isinstance(parsed, SnapPort) else None
-        except DomainError:
-            port = None
+def walk_many(reader: LinkReader, starts: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """:func:`walk_links` from each start, reading the indexes a level at a time.
+
+    The reader first follows every start back to its head and then forward to its end in
+    lock-step, two batched queries per level (five levels each way for a full chain), so
+    that walking from the 528 ports of the array costs a couple of dozen queries rather
+    than thousands; the walks themselves are then the ordinary :func:`walk_links`, so the
+    answer is exactly the same.
+    """
+    wanted = list(dict.fromkeys(starts))
+    for step, side in ((reader.incoming, "in"), (reader.outgoing, "out")):
+        seen = set(wanted)
+        frontier = set(wanted)
+        while frontier:
+            reader.prefetch_links(side, frontier)
+            frontier = {p for part in frontier if (p := step(part)) is not None} - seen
+            seen |= frontier
+    return {start: walk_links(reader, start) for start in wanted}
+
+
+@lru_cache(maxsize=4096)
+def snap_port_of(part: str) -> SnapPort | None:
+    """The SNAP port a chain's last part names, if it is one (parsed once per process:
+    there are only 528 ports, and a listing of every chain would parse each again)."""
+    if not part.startswith(PartType.SNAP.prefix):
+        return None
+    try:
+        parsed = parse_part(part)
+    except DomainError:
+        return None
+    return parsed if isinstance(parsed, SnapPort) else None
+
+
+def build_chain(parts: tuple[str, ...], boards: Mapping[SnapBoardId, SnapBoard]) -> Chain:
+    tail = parts[-1]
+    port = snap_port_of(tail) if tail.startswith(PartType.SNAP.prefix) else None
     board = boards.get(port.board) if port is not None else None
     return Chain(parts, port, board)
 
 
+def boards_for(
+    conn: sqlite3.Connection, walks: Iterable[tuple[str, ...]]
+) -> dict[SnapBoardId, SnapBoard]:
+    """The configured boards that the walks' SNAP ports belong to (one query per board)."""
+    found: dict[SnapBoardId, SnapBoard] = {}
+    for board_id in sorted({port.board for parts in walks if (port := snap_port_of(parts[-1]))}):
+        board = get_board(conn, board_id)
+        if board is not None:
+            found[board_id] = board
+    return found
+
+
 def chain_through(conn: sqlite3.Connection, part_number: str) -> Chain:
-    """The chain PART belongs to (just PART when it is not connected)."""
-    return build_chain(walk_links(active_links(conn), part_number), all_boards(conn))
+    """The chain PART belongs to (just PART when it is not connected).
+
+    Reads only this chain's events through the indexes: O(chain length) queries.
+    """
+    parts = walk_links(LinkReader(conn), part_number)
+    return build_chain(parts, boards_for(conn, [parts]))
+
+
+def chains_through(conn: sqlite3.Connection, part_numbers: Iterable[str]) -> list[Chain]:
+    """The chains :func:`all_chains` lists that contain any of ``part_numbers``, by head.
+
+    A part that is not connected, or only sits on a cycle (which has no head), is in none.
+    """
+    reader = LinkReader(conn)
+    walks = walk_many(reader, part_numbers)
+    heads = {
+        parts[0]: parts
+        for parts in walks.values()
+        if len(parts) > 1 and reader.incoming(parts[0]) is None
+    }
+    boards = boards_for(conn, heads.values())
+    return [build_chain(heads[head], boards) for head in sorted(heads)]
+
+
+@contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run several reads on one snapshot (a read transaction) unless one is already open."""
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+def _head_walks(links: ActiveLinks) -> list[tuple[str, ...]]:
+    """``walk_links(links, head)`` for every head (a part that feeds one and is fed by
+    none), by head: the same walks, as one tight loop over the dictionaries.
+
+    From a head a walk never comes back on itself (each part has at most one feeder and
+    the head has none), so no visited set is needed.
+    """
+    forward, backward = links.forward, links.backward
+    walks = []
+    for head in sorted(source for source in forward if source not in backward):
+        parts = [head]
+        following = forward.get(head)
+        while following is not None:
+            parts.append(following)
+            following = forward.get(following)
+        walks.append(tuple(parts))
+    return walks
 
 
 def all_chains(conn: sqlite3.Connection) -> list[Chain]:
-    """Every chain of two or more parts, ordered by its first part."""
-    links = active_links(conn)
-    boards = all_boards(conn)
-    heads = sorted(source for source in links.forward if source not in links.backward)
-    return [build_chain(walk_links(links, head), boards) for head in heads]
+    """Every chain of two or more parts, ordered by its first part (one scan of the log)."""
+    return list(chain_index(conn).chains)
 
 
 def chains_by_snap_port(conn: sqlite3.Connection) -> dict[str, Chain]:
@@ -106,3 +237,41 @@ def chains_by_snap_port(conn: sqlite3.Connection) -> dict[str, Chain]:
         for chain in all_chains(conn)
         if chain.snap_port is not None
     }
+
+
+@dataclass(frozen=True)
+class ChainIndex:
+    """Every chain in head order with the counts the pages show, from one snapshot.
+
+    ``port_walks`` maps each SNAP port that something feeds to ``walk_links`` from it,
+    which is what the SNAP page shows per port. Building the index is a whole-log
+    computation; the web view keeps one per database state (see
+    :mod:`casman.web.chain_cache`) so that a page or a count costs next to nothing.
+    """
+
+    chains: tuple[Chain, ...]
+    complete: int
+    with_problems: int
+    port_walks: Mapping[str, tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return len(self.chains)
+
+
+def chain_index(conn: sqlite3.Connection) -> ChainIndex:
+    """Every chain, its counts and the walks from each fed SNAP port, from one snapshot."""
+    with read_snapshot(conn):
+        links = active_links(conn)
+        boards = all_boards(conn)
+    chains = tuple(build_chain(parts, boards) for parts in _head_walks(links))
+    port_walks = {
+        target: walk_links(links, target)
+        for target in links.backward
+        if isinstance(target, str) and target.startswith(PartType.SNAP.prefix)
+    }
+    return ChainIndex(
+        chains,
+        complete=sum(1 for chain in chains if chain.complete),
+        with_problems=sum(1 for chain in chains if chain.has_problems),
+        port_walks=port_walks,
+    )

@@ -1,11 +1,13 @@
 """The read-only web views: chains, the core grid and SNAP ports, as HTML and JSON.
 
 Each request opens its own read-only connection (:func:`~casman.db.readonly.open_read_only`)
-and closes it at the end, so the app never holds a database open between requests, sees
-every scan as soon as it is committed, never takes the write lock a technician's scan
-needs, and creates nothing: pointed at an empty or missing directory it answers 503 naming
-the directory. Requests whose ``Host`` is not one of the names the view is served under
-are refused with 400 before anything else runs (see :mod:`casman.web.hosts`). User
+and closes it at the end, so the app sees every scan as soon as it is committed, never
+takes the write lock a technician's scan needs, and creates nothing. The one connection it
+keeps between requests is the idle watcher of :mod:`casman.web.chain_cache`, which reads
+only ``PRAGMA data_version`` to know when its whole-array chain index is out of date.
+Pointed at an empty or missing directory it answers 503 naming the directory. Requests
+whose ``Host`` is not one of the names the view is served under are refused with 400
+before anything else runs (see :mod:`casman.web.hosts`). User
 mistakes (a malformed grid code, an unknown part, a packet index out of range) are
 :class:`~casman.errors.CasmanError` subclasses and become a 400 or 404 page or
 ``{"error": ...}``, never a 500.
@@ -21,6 +23,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from casman.db.chains import ChainIndex
 from casman.db.connection import DatabaseFileError
 from casman.db.readonly import open_read_only
 from casman.domain.errors import DomainError
@@ -28,6 +31,7 @@ from casman.domain.grid import ArrayGeometry
 from casman.errors import CasmanError
 from casman.sync.conflicts import open_conflicts
 from casman.web import views
+from casman.web.chain_cache import ChainIndexCache
 from casman.web.hosts import host_name, refusal, served_host_names
 
 PAGES = (
@@ -46,6 +50,12 @@ def _conn() -> sqlite3.Connection:
         g.casman_conn = open_read_only(current_app.config["CASMAN_DATABASE_DIR"])
     conn: sqlite3.Connection = g.casman_conn
     return conn
+
+
+def _chain_index() -> ChainIndex:
+    """The app's chain index for what this request's connection sees (see chain_cache)."""
+    cache: ChainIndexCache = current_app.extensions["casman_chain_index"]
+    return cache.get(_conn())
 
 
 def _close_conn(_error: BaseException | None) -> None:
@@ -120,16 +130,23 @@ def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
         app.add_url_rule(rule, endpoint, view, methods=["GET"])
 
     def home() -> Any:
-        data = views.home_page(_conn())
+        data = views.home_page(_conn(), _chain_index)
         data["open_conflicts"] = open_conflicts(current_app.config["CASMAN_DATABASE_DIR"], _conn())
         return _render("home.html", data, pages=PAGES)
+
+    def chains_data() -> dict[str, Any]:
+        args = request.args
+        return views.chains_page(
+            _conn(), args.get("q"), args.get("page"), args.get("per_page"), _chain_index
+        )
 
     def chains() -> Any:
         return _render(
             "chains.html",
-            views.chains_page(_conn(), request.args.get("q")),
+            chains_data(),
             pages=PAGES,
             active="chains",
+            default_per_page=views.DEFAULT_PER_PAGE,
         )
 
     def grid() -> Any:
@@ -137,16 +154,18 @@ def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
         return _render("grid.html", data, pages=PAGES, active="grid")
 
     def snap() -> Any:
-        return _render("snap.html", views.snap_page(_conn()), pages=PAGES, active="snap")
+        return _render(
+            "snap.html", views.snap_page(_conn(), _chain_index), pages=PAGES, active="snap"
+        )
 
     def api_chains() -> Any:
-        return jsonify(views.chains_page(_conn(), request.args.get("q")))
+        return jsonify(chains_data())
 
     def api_grid() -> Any:
         return jsonify(views.grid_page(_conn(), geometry, request.args.get("q")))
 
     def api_snap() -> Any:
-        return jsonify(views.snap_page(_conn()))
+        return jsonify(views.snap_page(_conn(), _chain_index))
 
     def api_antenna(query: str) -> Any:
         return jsonify(views.antenna_detail(_conn(), query))
@@ -183,6 +202,7 @@ def create_app(
     app = Flask(__name__)
     app.config["CASMAN_DATABASE_DIR"] = Path(database_dir)
     app.config["CASMAN_ALLOWED_HOSTS"] = served_host_names(bind, allowed_hosts)
+    app.extensions["casman_chain_index"] = ChainIndexCache(Path(database_dir))
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.before_request(_check_host)

@@ -10,13 +10,28 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from casman.db.assembly import ActiveLinks, active_links
-from casman.db.chains import Chain, all_chains, chain_through
-from casman.db.lookups import antenna_report, board_info, board_report, chain_info, port_info
+from casman.db.chains import (
+    Chain,
+    ChainIndex,
+    all_chains,
+    chain_index,
+    chain_through,
+    chains_through,
+    read_snapshot,
+)
+from casman.db.lookups import (
+    PortRow,
+    antenna_report,
+    array_counts,
+    board_info,
+    board_report,
+    chain_info,
+    port_rows,
+)
 from casman.db.parts import part_exists
 from casman.db.positions import (
     AntennaPosition,
@@ -39,7 +54,6 @@ from casman.domain.snap import (
     CHASSIS_RANGE,
     PORTS_PER_BOARD,
     SLOT_LETTERS,
-    SnapBoard,
     SnapBoardId,
     SnapPort,
     parse_board,
@@ -150,8 +164,44 @@ def _polarization(chain: Chain) -> str | None:
         return None
 
 
-def chains_page(conn: sqlite3.Connection, query: str | None) -> dict[str, Any]:
-    """Every chain, or those through the searched part(s), with their SNAP port details.
+DEFAULT_PER_PAGE = 50
+MAX_PER_PAGE = 500
+MAX_PAGE = 1_000_000
+
+
+def _positive(text: str | None, name: str, default: int, largest: int) -> int:
+    if text is None or not text.strip():
+        return default
+    cleaned = text.strip()
+    fits = cleaned.isdigit() and len(cleaned) <= len(str(largest))
+    if not fits or not 1 <= int(cleaned) <= largest:
+        raise DomainError(f"{name} {cleaned[:20]!r} is not a whole number from 1 to {largest}")
+    return int(cleaned)
+
+
+def parse_paging(page: str | None, per_page: str | None) -> tuple[int, int]:
+    """``?page=`` (from 1) and ``?per_page=`` (default 50, at most 500); anything else is 400."""
+    return (
+        _positive(page, "page", 1, MAX_PAGE),
+        _positive(per_page, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE),
+    )
+
+
+def chains_page(
+    conn: sqlite3.Connection,
+    query: str | None,
+    page: str | None = None,
+    per_page: str | None = None,
+    index: Callable[[], ChainIndex] | None = None,
+) -> dict[str, Any]:
+    """One page of every chain, or of the chains through the searched part(s), with their
+    SNAP port details.
+
+    A search walks the indexes from the parts it names (at most 12, for a board), so its
+    cost does not depend on the size of the array. The listing without a search comes from
+    ``index`` (the app keeps one per database state, :mod:`casman.web.chain_cache`), or is
+    computed here when none is given. ``count``, ``complete`` and ``with_problems`` are over
+    every matching chain; ``chains`` holds page ``page`` of ``pages``.
 
     ``connected`` is ``None`` without a search, else whether any chain runs through what
     was searched; a known part, port or board with no chain is a normal answer (200 with
@@ -159,28 +209,41 @@ def chains_page(conn: sqlite3.Connection, query: str | None) -> dict[str, Any]:
     port also carries ``board``: its 12 ports and which of them are connected.
     """
     cleaned = clean_query(query)
-    chains = all_chains(conn)
+    number, size = parse_paging(page, per_page)
     message = None
     connected = None
     board = None
     search = parse_chain_query(cleaned) if cleaned else None
-    if search is not None:
-        chains = [chain for chain in chains if search.parts.intersection(chain.parts)]
-        board = _board_ports(conn, search.board) if search.board is not None else None
-        connected = bool(chains)
-        if not chains:
-            message = _not_connected_message(conn, cleaned, search, board)
-    rows = [_chain_row(chain) for chain in chains]
+    chains: Sequence[Chain]
+    if search is None:
+        listing = index() if index is not None else chain_index(conn)
+        chains, complete, with_problems = listing.chains, listing.complete, listing.with_problems
+    else:
+        with read_snapshot(conn):
+            chains = chains_through(conn, sorted(search.parts))
+            board = _board_ports(conn, search.board) if search.board is not None else None
+            connected = bool(chains)
+            if not chains:
+                message = _not_connected_message(conn, cleaned, search, board)
+        complete = sum(1 for chain in chains if chain.complete)
+        with_problems = sum(1 for chain in chains if chain.has_problems)
+    pages = max(1, -(-len(chains) // size))
+    if number > pages:
+        raise NotFoundError(f"page {number} is past the last page, {pages} ({size} chains a page)")
+    shown = chains[(number - 1) * size : number * size]
     return {
         "query": cleaned,
         "connected": connected,
         "message": message,
         "snap_port": search.port.field_name if search and search.port else None,
         "board": board,
-        "count": len(rows),
-        "complete": sum(1 for row in rows if row["complete"]),
-        "with_problems": sum(1 for row in rows if row["problems"]),
-        "chains": rows,
+        "count": len(chains),
+        "complete": complete,
+        "with_problems": with_problems,
+        "page": number,
+        "per_page": size,
+        "pages": pages,
+        "chains": [_chain_row(chain) for chain in shown],
     }
 
 
@@ -373,15 +436,9 @@ def board_detail(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
     return report
 
 
-def _port_row(
-    board_id: SnapBoardId,
-    number: int,
-    links: ActiveLinks,
-    boards: dict[SnapBoardId, SnapBoard],
-    positions: dict[str, AntennaPosition],
-) -> dict[str, Any]:
+def _port_row(row: PortRow) -> dict[str, Any]:
     """One port in the same shape as ``board_report``'s ports, plus ``state`` for colour."""
-    info, chain = port_info(board_id, number, links, boards, positions)
+    info, chain = row
     state = "empty"
     if info["antenna"]:
         state = info["antenna"][-2:]
@@ -390,26 +447,31 @@ def _port_row(
     return {**info, "state": state, "complete": chain.complete if chain else False}
 
 
-def snap_page(conn: sqlite3.Connection) -> dict[str, Any]:
-    """Every chassis and slot with its 12 ports and what reaches each."""
-    links = active_links(conn)
-    boards = all_boards(conn)
-    positions = {p.antenna_number: p for p in all_positions(conn)}
+def snap_page(
+    conn: sqlite3.Connection, index: Callable[[], ChainIndex] | None = None
+) -> dict[str, Any]:
+    """Every chassis and slot with its 12 ports and what reaches each.
+
+    With ``index`` (kept by the app per database state) each port's chain is looked up in
+    it; without, the 528 ports are walked together through the indexes (:func:`port_rows`).
+    """
+    board_ids = [SnapBoardId(chassis, slot) for chassis in CHASSIS_RANGE for slot in SLOT_LETTERS]
+    walks = index().port_walks if index is not None else None
+    with read_snapshot(conn):
+        boards = all_boards(conn)
+        rows = port_rows(conn, board_ids, boards, walks)
     chassis_list: list[dict[str, Any]] = []
     for chassis in CHASSIS_RANGE:
         slots: list[dict[str, Any]] = []
         for slot in SLOT_LETTERS:
             board_id = SnapBoardId(chassis, slot)
             board = boards.get(board_id)
-            ports = [
-                _port_row(board_id, n, links, boards, positions) for n in range(PORTS_PER_BOARD)
-            ]
             slots.append(
                 {
                     "board": board_id.name,
                     "configured": board is not None,
                     "config": board_info(board),
-                    "ports": ports,
+                    "ports": [_port_row(row) for row in rows[board_id]],
                 }
             )
         chassis_list.append({"chassis": chassis, "boards": slots})
@@ -427,14 +489,18 @@ def snap_page(conn: sqlite3.Connection) -> dict[str, Any]:
     }
 
 
-def home_page(conn: sqlite3.Connection) -> dict[str, Any]:
-    """Counts for the landing page, so a glance says how far the build-out is."""
-    chains = all_chains(conn)
+def home_page(
+    conn: sqlite3.Connection, index: Callable[[], ChainIndex] | None = None
+) -> dict[str, Any]:
+    """Counts for the landing page, so a glance says how far the build-out is.
+
+    The chain counts come from ``index`` (kept per database state by the app) or are
+    computed here; the rest are ``count(*)`` queries.
+    """
+    chains = index() if index is not None else chain_index(conn)
     return {
         "chains": len(chains),
-        "complete_chains": sum(1 for chain in chains if chain.complete),
-        "chains_with_problems": sum(1 for chain in chains if chain.problems),
-        "assigned_antennas": len(all_positions(conn)),
-        "grid_positions": len(all_coordinates(conn)),
-        "snap_boards": len(all_boards(conn)),
+        "complete_chains": chains.complete,
+        "chains_with_problems": chains.with_problems,
+        **array_counts(conn),
     }
