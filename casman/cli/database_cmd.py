@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Sequence
+from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 import click
 
-from casman.cli.common import get_config, open_db, print_table
+from casman.cli.common import get_config, open_db, writes_database
 from casman.errors import CasmanError
 
 
@@ -29,6 +33,7 @@ def database() -> None:
 
 @database.command("load-snap-boards")
 @click.option("--csv", "csv_path", help="snap_boards.csv (default: in the database directory).")
+@writes_database
 def load_snap_boards(csv_path: str | None) -> None:
     """Load SNAP board configurations; all rows are checked before anything is written."""
     from casman.db.snap_boards import load_boards
@@ -41,6 +46,7 @@ def load_snap_boards(csv_path: str | None) -> None:
 
 @database.command("load-coordinates")
 @click.option("--csv", "csv_path", help="grid_positions.csv (default: in the database directory).")
+@writes_database
 def load_coordinates(csv_path: str | None) -> None:
     """Load grid-position coordinates and fill them in for assigned antennas."""
     from casman.db.positions import load_coordinates as load
@@ -51,6 +57,58 @@ def load_coordinates(csv_path: str | None) -> None:
     with open_db() as conn:
         report = load(conn, path, geometry)
     click.echo(report.summary(f"Grid positions from {path}"))
+
+
+def _cell(value: object) -> str:
+    """What :func:`casman.cli.common.print_table` shows for a value."""
+    return "-" if value is None or value == "" else str(value)
+
+
+def _cells(column: Sequence[Any]) -> Sequence[str]:
+    """A column as ``print_table`` shows it; the common kinds of column in bulk."""
+    kinds = set(map(type, column))
+    if kinds == {str} and "" not in column:
+        return column
+    if kinds == {int}:
+        return list(map(str, column))
+    if kinds <= {str, type(None)}:
+        return ["-" if value is None or value == "" else value for value in column]
+    return [_cell(value) for value in column]
+
+
+def _print_rows(conn: sqlite3.Connection, schema: str, name: str) -> None:
+    """One table exactly as ``print_table`` prints it, built a column at a time.
+
+    ``print_table`` is made for a screenful: it builds each line from a join over ljust
+    calls and hands it to ``click.echo`` alone, which for 50,000 rows costs ten times what
+    the ``sqlite3`` shell takes. Here whole columns are converted, measured and padded at
+    once (the last column unpadded, so the ``rstrip`` is only needed when a value itself
+    ends in white space), and lines go out in blocks.
+    """
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(f"SELECT * FROM {schema}.{name}")  # casman's own table names only
+    headers = [column[0] for column in cursor.description]
+    rows = cursor.fetchall()
+    click.echo(f"\n== {name} ({len(rows)} rows) ==")
+    if not rows:
+        return
+    columns = [_cells(column) for column in zip(*rows, strict=True)]
+    del rows
+    widths = [max(len(h), *map(len, c)) for h, c in zip(headers, columns, strict=True)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    spaced = any(cell[-1:].isspace() for cell in columns[-1])
+    for start in range(0, len(columns[0]), _BLOCK):
+        block = [column[start : start + _BLOCK] for column in columns]
+        padded = [
+            list(map(str.ljust, cells, repeat(width)))
+            for cells, width in zip(block, widths, strict=True)
+        ]
+        lines = map("  ".join, zip(*padded[:-1], block[-1], strict=True))
+        click.echo("\n".join(map(str.rstrip, lines) if spaced else lines))
+
+
+_BLOCK = 10_000
 
 
 @database.command("print")
@@ -69,11 +127,5 @@ def print_(only: str | None) -> None:
     with open_db() as conn:
         click.echo(f"Database directory: {get_config().database_dir}")
         for schema, name in tables:
-            if only and name != only:
-                continue
-            cursor = conn.execute(f"SELECT * FROM {schema}.{name}")
-            rows = cursor.fetchall()
-            headers = [column[0] for column in cursor.description]
-            click.echo(f"\n== {name} ({len(rows)} rows) ==")
-            if rows:
-                print_table(headers, [tuple(row) for row in rows])
+            if not only or name == only:
+                _print_rows(conn, schema, name)
