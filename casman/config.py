@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     import yaml
 
 __all__ = [
-    "DEFAULT_DATABASE_DIR",
     "Config",
     "ConfigError",
     "SyncSettings",
@@ -60,7 +60,6 @@ __all__ = [
     "parse_bool",
 ]
 
-DEFAULT_DATABASE_DIR = "./database"
 MAX_CONFIG_BYTES = 1 << 20
 MAX_NESTING = 64
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -96,6 +95,9 @@ class Config:
     source: Path | None = None
     # Printed once by the CLI on stderr; the engine never prints.
     warnings: tuple[str, ...] = ()
+    # Where database_dir came from, said by `casman config path` and when databases are
+    # created, so a user never wonders which copy a command used.
+    database_dir_source: str = "default"
 
     def section(self, name: str) -> Mapping[str, Any]:
         """A top-level mapping such as ``r2:`` or ``grid:`` (empty when absent)."""
@@ -310,8 +312,55 @@ def _sync_settings(raw: Mapping[Any, Any], environ: Mapping[str, str], where: st
     )
 
 
-def load_config(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Read the configuration once per command."""
+LEGACY_DATABASE_DIR = Path("database")
+"""``./database``: where casman 0.1 kept the databases (the current directory's)."""
+
+
+def user_data_dir(environ: Mapping[str, str]) -> Path:
+    """The per-user data directory of casman, by the platform's convention.
+
+    Linux and other POSIX systems: ``$XDG_DATA_HOME/casman`` (``~/.local/share/casman``);
+    macOS: ``~/Library/Application Support/casman``; Windows: ``%LOCALAPPDATA%\\casman``.
+    """
+    home = Path(environ.get("HOME") or Path.home())
+    if sys.platform == "win32":
+        base = environ.get("LOCALAPPDATA")
+        return (Path(base) if base else home / "AppData" / "Local") / "casman"
+    if sys.platform == "darwin":
+        return home / "Library" / "Application Support" / "casman"
+    xdg = environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else home / ".local" / "share") / "casman"
+
+
+def choose_database_dir(
+    explicit: str | None,
+    environ: Mapping[str, str],
+    configured: str | None,
+    source: Path | None,
+) -> tuple[Path, str]:
+    """The database directory and where the choice came from, never a guess.
+
+    ``--database-dir`` > ``CASMAN_DATABASE_DIR`` > ``database.dir`` in config.yaml > an
+    existing ``./database`` holding casman databases (casman 0.1's place, kept working and
+    named) > the per-user data directory.
+    """
+    if explicit:
+        return Path(explicit).expanduser(), "--database-dir"
+    if environ.get("CASMAN_DATABASE_DIR"):
+        return Path(environ["CASMAN_DATABASE_DIR"]).expanduser(), "CASMAN_DATABASE_DIR"
+    if configured:
+        return Path(configured).expanduser(), f"database.dir in {source}"
+    if (LEGACY_DATABASE_DIR / "parts.db").is_file():
+        return LEGACY_DATABASE_DIR, "./database in the current directory"
+    return user_data_dir(environ) / "database", "the per-user data directory"
+
+
+def load_config(
+    explicit: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    database_dir: str | None = None,
+) -> Config:
+    """Read the configuration once per command (``database_dir``: ``--database-dir``)."""
     env = os.environ if environ is None else environ
     path = find_config_file(explicit, env)
     data = expand_env(_read_yaml(path), env, source=path) if path is not None else {}
@@ -324,12 +373,13 @@ def load_config(explicit: str | None = None, environ: Mapping[str, str] | None =
             f"database.dir in {where} must be a directory path, got {show_value(directory)}; "
             "quote it"
         )
-    chosen = env.get("CASMAN_DATABASE_DIR") or directory or DEFAULT_DATABASE_DIR
+    chosen, chosen_from = choose_database_dir(database_dir, env, directory, path)
     warnings = unknown_keys(data, where, sync.backend) if path is not None else []
     return Config(
-        database_dir=Path(chosen).expanduser(),
+        database_dir=chosen,
         sync=sync,
         sections=data,
         source=path,
         warnings=tuple(warnings),
+        database_dir_source=chosen_from,
     )

@@ -126,7 +126,7 @@ def test_every_n_changes_and_status_says_how_many_remain(tmp_path: Path) -> None
 
 def test_the_backend_down_then_back_loses_nothing(
     tmp_path: Path,
-    moto_server: str,
+    moto_server: str,  # noqa: F811
     s3_bucket: str,  # noqa: F811
 ) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  sync:\n    backup_on_scan_count: 5\n")

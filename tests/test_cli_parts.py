@@ -9,7 +9,7 @@ from tests.conftest import Casman
 
 def test_add_prints_the_new_numbers_and_counts_polarizations_independently(casman: Casman) -> None:
     first = casman.ok("parts", "add", "ANTENNA", "3", "1")
-    assert [line.strip() for line in first.output.splitlines()[1:]] == [
+    assert [line.strip() for line in first.stdout.splitlines()[1:]] == [
         "ANT00001P1",
         "ANT00002P1",
         "ANT00003P1",

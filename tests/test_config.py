@@ -20,13 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from casman.config import (
-    DEFAULT_DATABASE_DIR,
     MAX_CONFIG_BYTES,
     Config,
     ConfigError,
     SyncSettings,
     load_config,
     parse_bool,
+    user_data_dir,
 )
 from casman.storage import BackendConfigError
 from casman.storage.backend import BackendOption, BackendSpec
@@ -266,7 +266,9 @@ def test_absent_or_empty_settings_keep_the_defaults(load: Load) -> None:
     assert load("database:\n  sync:\n    keep_versions:\n    auto_backup: ~\n").sync == (
         SyncSettings()
     )
-    assert load("database:\n").database_dir == Path(DEFAULT_DATABASE_DIR)
+    config = load("database:\n", {"HOME": "/home/tech"})
+    assert config.database_dir == user_data_dir({"HOME": "/home/tech"}) / "database"
+    assert config.database_dir_source == "the per-user data directory"
 
 
 @pytest.mark.parametrize(
@@ -362,7 +364,7 @@ def test_spec_sample_and_configured_plugin_backend_give_no_warnings(load: Load) 
 
 def test_cli_prints_each_warning_once_on_stderr(casman: Casman, tmp_path: Path) -> None:
     (tmp_path / "config.yaml").write_text("database:\n  sync:\n    keep_version: 3\n")
-    result = casman.ok("parts", "list")
+    result = casman.ok("parts", "add", "ANTENNA", "1", "1")
     warning = (
         "Warning: unknown setting database.sync.keep_version in config.yaml; "
         "did you mean keep_versions?"

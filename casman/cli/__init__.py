@@ -30,6 +30,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "sync": "casman.cli.sync_cmd:sync",
     "plugins": "casman.cli.plugins_cmd:plugins",
     "web": "casman.cli.web_cmd:web",
+    "config": "casman.cli.config_cmd:config",
 }
 
 COMMAND_HELP: dict[str, str] = {
@@ -42,6 +43,7 @@ COMMAND_HELP: dict[str, str] = {
     "sync": "Back up, list, restore and sync the databases with a storage backend.",
     "plugins": "List loaded plugins and the storage backends they register.",
     "web": "Serve read-only web views of chains, the grid and SNAP ports.",
+    "config": "Show the settings in force and where each comes from; write a config.yaml.",
 }
 
 
@@ -86,13 +88,21 @@ class LazyGroup(click.Group):
     help="config.yaml to use (default: ./config.yaml, then ~/.config/casman/config.yaml).",
 )
 @click.option(
+    "--database-dir",
+    type=click.Path(file_okay=False),
+    help="Folder of parts.db and assembled_casm.db (default: CASMAN_DATABASE_DIR, "
+    "database.dir, an existing ./database, else the per-user data directory).",
+)
+@click.option(
     "-v",
     "--verbose",
     count=True,
     help="Log what casman does to stderr (-vv for debug). Secrets are never logged.",
 )
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context, config_path: str | None, database_dir: str | None, verbose: int
+) -> None:
     """casman — the assembly manager of the CASM array.
 
     Records which antenna feeds which LNA, coax, backplane board and SNAP port, where each
@@ -100,6 +110,7 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    ctx.obj["database_dir"] = database_dir
     from casman.db.changes import subscribe
 
     subscribe(_after_change)

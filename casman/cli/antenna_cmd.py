@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from casman.cli.common import get_config, json_option, open_db, print_json, print_table
+from casman.cli.common import (
+    get_config,
+    json_option,
+    open_db,
+    print_json,
+    print_table,
+    writes_database,
+)
 from casman.cli.output import format_signal
 from casman.domain.grid import geometry_from_config, normalise_antenna_number, parse_grid_code
 from casman.domain.kernel import KernelIndex, kernel_from_config
@@ -22,6 +29,7 @@ def antenna() -> None:
 @click.argument("grid_code")
 @click.option("--force", is_flag=True, help="Move the antenna if it is already placed elsewhere.")
 @click.option("--notes", help="A note stored with the assignment.")
+@writes_database
 def assign(antenna_number: str, grid_code: str, force: bool, notes: str | None) -> None:
     """Place ANTENNA (ANT00001 or ANT00001P1) at GRID_CODE (e.g. CN002E03)."""
     from casman.db.positions import assign as assign_position
@@ -43,6 +51,7 @@ def assign(antenna_number: str, grid_code: str, force: bool, notes: str | None) 
 
 @antenna.command("remove")
 @click.argument("antenna_number", metavar="ANTENNA")
+@writes_database
 def remove(antenna_number: str) -> None:
     """Free the grid position of ANTENNA."""
     from casman.db.positions import remove as remove_position

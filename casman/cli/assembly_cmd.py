@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from casman.cli.common import json_option, open_db, print_json, print_table
+from casman.cli.common import json_option, open_db, print_json, print_table, writes_database
 from casman.cli.output import format_chain
 from casman.domain.connections import parse_part
 
@@ -17,6 +17,7 @@ def assembly() -> None:
 @assembly.command("connect")
 @click.argument("source")
 @click.argument("target")
+@writes_database
 def connect(source: str, target: str) -> None:
     """Record that SOURCE feeds TARGET (e.g. ANT00001P1 LNA00001P1, BAC00001P1 SNAP1A00)."""
     from casman.db.assembly import connect as record_connection
@@ -30,6 +31,7 @@ def connect(source: str, target: str) -> None:
 @assembly.command("disconnect")
 @click.argument("source")
 @click.argument("target")
+@writes_database
 def disconnect(source: str, target: str) -> None:
     """Record that SOURCE no longer feeds TARGET (they must be connected)."""
     from casman.db.assembly import disconnect as record_disconnection

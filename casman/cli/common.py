@@ -21,7 +21,7 @@ def get_config(ctx: click.Context | None = None) -> Config:
     root.ensure_object(dict)
     cached = root.obj.get("config")
     if cached is None:
-        cached = load_config(root.obj.get("config_path"))
+        cached = load_config(root.obj.get("config_path"), database_dir=root.obj.get("database_dir"))
         root.obj["config"] = cached
         for warning in cached.warnings:  # once per invocation: the config is cached
             click.echo(f"Warning: {warning}", err=True)
@@ -29,11 +29,42 @@ def get_config(ctx: click.Context | None = None) -> Config:
     return cached
 
 
+def writes_database(command: F) -> F:
+    """Mark a command that writes: only such commands may create the databases."""
+    command.__casman_writes__ = True  # type: ignore[attr-defined]
+    return command
+
+
+def _writes(ctx: click.Context) -> bool:
+    callback = ctx.command.callback
+    return bool(getattr(callback, "__casman_writes__", False))
+
+
 @contextmanager
 def open_db(ctx: click.Context | None = None) -> Iterator[sqlite3.Connection]:
-    from casman.db.connection import open_databases
+    """The databases of this command; reading commands never create them.
 
-    conn = open_databases(get_config(ctx).database_dir)
+    A command that only reads, with no databases where casman looks, says where it looked
+    (and why there) instead of creating an empty pair and answering "No parts.". The first
+    writing command creates them and says so in one line.
+    """
+    from casman.db.connection import open_databases
+    from casman.db.schema import DATABASE_NAMES
+    from casman.errors import CasmanError
+
+    ctx = ctx or click.get_current_context()
+    config = get_config(ctx)
+    directory = config.database_dir
+    existed = any((directory / name).exists() for name in DATABASE_NAMES)
+    if not existed and not _writes(ctx):
+        raise CasmanError(
+            f"no casman databases in {directory} ({config.database_dir_source}); add parts "
+            "with `casman parts add`, or use --database-dir / CASMAN_DATABASE_DIR to point "
+            "at your databases (`casman config path` shows where casman looks)"
+        )
+    conn = open_databases(directory)
+    if not existed:
+        click.echo(f"Created new databases in {directory} ({config.database_dir_source})", err=True)
     try:
         yield conn
     finally:

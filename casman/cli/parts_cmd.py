@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from casman.cli.common import json_option, open_db, print_json, print_table
+from casman.cli.common import json_option, open_db, print_json, print_table, writes_database
 from casman.domain.parts import parse_part_type, parse_polarization
 
 
@@ -18,6 +18,7 @@ def parts() -> None:
 @click.argument("count", type=click.IntRange(min=1, max=10_000))
 @click.argument("polarization")
 @json_option
+@writes_database
 def add(part_type: str, count: int, polarization: str, as_json: bool) -> None:
     """Create COUNT new parts of TYPE (ANTENNA/ANT, LNA, COAXSHORT/CXS, COAXLONG/CXL,
     BACBOARD/BAC) with POLARIZATION 1 or 2 (P1/P2); numbers continue from the highest.

@@ -16,7 +16,7 @@ from typing import TextIO
 
 import click
 
-from casman.cli.common import open_db
+from casman.cli.common import open_db, writes_database
 from casman.domain.connections import Part, parse_part
 from casman.domain.timestamps import now_iso
 from casman.errors import CasmanError
@@ -177,6 +177,7 @@ def scan() -> None:
 
 
 @scan.command("connection")
+@writes_database
 def connection() -> None:
     """Scan SOURCE then TARGET pairs and connect each; stops at an empty line or EOF."""
     from casman.db.assembly import connect
@@ -185,6 +186,7 @@ def connection() -> None:
 
 
 @scan.command("disconnection")
+@writes_database
 def disconnection() -> None:
     """Scan SOURCE then TARGET pairs and disconnect each; stops at an empty line or EOF."""
     from casman.db.assembly import disconnect

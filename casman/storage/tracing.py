@@ -66,6 +66,7 @@ class TracingPlugin:
             )
             print(line, file=sys.stderr, flush=True)
             raise
-        line = format_trace(backend.name, op, result, time.perf_counter() - start, "ok")
+        outcome = "dry-run (not sent)" if op.dry_run else "ok"
+        line = format_trace(backend.name, op, result, time.perf_counter() - start, outcome)
         print(line, file=sys.stderr, flush=True)
         return result

@@ -144,7 +144,7 @@ def test_cli_backup_with_a_non_ascii_operation(tmp_path: Path, moto_server: str)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    casman("parts", "list")  # creates the (empty) databases
+    casman("parts", "add", "ANTENNA", "1", "1")
     casman("sync", "--backend", "s3", "backup", "--parts", "--operation", "Ωmega ✓ café")
     (entry,) = json.loads(casman("sync", "--backend", "s3", "list", "--json"))
     assert entry["database"] == "parts.db"
