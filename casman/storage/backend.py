@@ -1,8 +1,14 @@
 """What a storage backend is: a small object with put/get/head/list/delete on keys.
 
-A backend never validates keys, counts quota or retries: the host does that around every
-call (see :mod:`casman.storage.operations`). It only moves bytes and metadata and maps its
-SDK's failures onto :mod:`casman.storage.errors`.
+A backend never validates keys, counts quota, retries or enforces its size limit: the host
+does that around every call (see :mod:`casman.storage.operations` and
+:mod:`casman.storage.plugins`). It only moves bytes and metadata and maps its SDK's
+failures onto :mod:`casman.storage.errors`.
+
+This module is the whole contract: everything a backend may return (:class:`ObjectInfo`,
+:class:`ListPage`, the errors of :mod:`casman.storage.errors` with their declared
+``request_sent``) or declare (:class:`Capabilities`, the optional :class:`Tidy` method) is
+here, and ``docs/writing-a-backend.md`` explains each. Nothing else is read from a backend.
 """
 
 from __future__ import annotations
@@ -19,8 +25,11 @@ STANDARD_STORAGE_CLASS = "STANDARD"
 class ObjectInfo:
     """One stored object as a listing or HEAD sees it.
 
-    ``metadata`` is the user metadata stored with the object (lower-case keys); a listing
-    may leave it empty when the backend's LIST does not return it.
+    ``etag`` is opaque to casman: it is only compared for equality (``if_match``), so any
+    string that changes whenever the body or metadata is replaced will do; a backend says
+    in :attr:`Capabilities.etag` whether it is the hex MD5 of the body. ``metadata`` is the
+    user metadata stored with the object (names as :attr:`Capabilities.metadata_names`
+    says); a listing may leave it empty when the backend's LIST does not return it.
     """
 
     key: str
@@ -45,9 +54,16 @@ class Backend(Protocol):
 
     Conditional writes: ``if_none_match="*"`` stores only if the key is absent,
     ``if_match=etag`` only if the current object has that ETag; a refusal raises
-    PreconditionFailedError. A backend whose capabilities say it has no conditional writes
-    may raise NotImplementedError for them. ``content_md5`` is the base64 MD5 of ``body``;
-    a backend must refuse (ChecksumMismatchError) and store nothing when it does not match.
+    PreconditionFailedError. They must be atomic where the store checks them (a server-side
+    precondition, an exclusive create, a compare-and-swap under a real lock), never a
+    check-then-write; a backend that cannot do that declares ``conditional_writes=False``
+    and may raise NotImplementedError for them. ``content_md5`` is the base64 MD5 of
+    ``body``; a backend must refuse (ChecksumMismatchError) and store nothing when it does
+    not match.
+
+    A backend instance may also carry a ``capabilities`` attribute (a :class:`Capabilities`):
+    the host then uses it instead of the registered spec's, for a backend whose abilities
+    depend on its settings (``fsspec`` has conditional writes on some filesystems only).
     """
 
     def put(
@@ -109,13 +125,42 @@ class CostModel:
     label: str = ""
 
 
+EtagForm = Literal["opaque", "md5"]
+"""``md5``: an ETag is the hex MD5 of the body (S3 single-part uploads); ``opaque``: any
+string that changes when the object is replaced (a SHA-256, a generation number…)."""
+
+ListingOrder = Literal["sorted", "unordered"]
+"""``sorted``: each listing page is in key order and pages follow each other in key order;
+``unordered``: every key appears exactly once across the pages, in no promised order."""
+
+MetadataNames = Literal["lowercase", "preserved"]
+"""``lowercase``: metadata names come back lower-cased (S3); ``preserved``: as they were
+sent. casman itself only sends lower-case names, so either works for backups."""
+
+
 @dataclass(frozen=True)
 class Capabilities:
-    """What a backend can do beyond the five calls."""
+    """What a backend can do beyond the five calls, and what the conformance suite may
+    assume about it.
+
+    - ``conditional_writes``: ``if_none_match``/``if_match`` are real (see
+      :class:`Backend`). Without them casman refuses to publish a head (several sites
+      could overwrite each other), so such a backend can store and read backups only.
+    - ``cost_model``: how requests are billed (the quota wrapper counts by it).
+    - ``max_single_put_bytes``: the largest body one ``put`` may carry. The host refuses
+      a larger upload with ObjectTooLargeError (``request_sent=False``) before it is
+      counted or sent; the backend never sees it.
+    - ``etag``, ``listing_order``, ``metadata_names``: the forms a backend promises
+      (:data:`EtagForm`, :data:`ListingOrder`, :data:`MetadataNames`). The defaults promise
+      the least about ETags (opaque) and what casman relies on for listings (sorted).
+    """
 
     conditional_writes: bool = False
     cost_model: CostModel = field(default_factory=CostModel)
     max_single_put_bytes: int = 100 * 1024 * 1024
+    etag: EtagForm = "opaque"
+    listing_order: ListingOrder = "sorted"
+    metadata_names: MetadataNames = "lowercase"
 
 
 BackendFactory = Callable[[Mapping[str, Any]], Backend]
@@ -138,3 +183,24 @@ class BackendSpec:
 
 
 OperationKind = Literal["put", "get", "head", "list", "delete"]
+
+
+@runtime_checkable
+class Tidy(Protocol):
+    """Optional: a backend that keeps bookkeeping files of its own tidies them here.
+
+    ``casman sync maintain`` calls ``tidy(prefix)`` once (never in a dry run) on a backend
+    that has the method: it may rewrite objects stored in an older layout of the same
+    backend and remove what a crashed writer left behind (metadata without its object,
+    temp files), taking the same locks as its writes so that nothing in flight is touched.
+    It returns one line per thing done, for the report; an empty list when there was
+    nothing to do. It must never remove or change what a reader could see as an object.
+    """
+
+    def tidy(self, prefix: str) -> list[str]: ...
+
+
+def declared_capabilities(impl: object, spec: BackendSpec) -> Capabilities:
+    """What ``impl`` declares on itself (``impl.capabilities``), else its spec's."""
+    own = getattr(impl, "capabilities", None)
+    return own if isinstance(own, Capabilities) else spec.capabilities

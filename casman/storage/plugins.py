@@ -8,14 +8,13 @@ recorded and shown by ``casman plugins`` instead of breaking every command.
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pluggy
@@ -23,22 +22,26 @@ import pluggy
 from casman import __version__
 from casman.config import Config
 from casman.storage import hookspecs
-from casman.storage.backend import BackendSpec
-from casman.storage.errors import BackendConfigError, UnknownBackendError
-from casman.storage.operations import DEFAULT_ATTEMPTS, BackendHandle, Storage
+from casman.storage.backend import BackendSpec, declared_capabilities
+from casman.storage.errors import BackendConfigError, ObjectTooLargeError, UnknownBackendError
+from casman.storage.hookspecs import hookimpl
+from casman.storage.operations import DEFAULT_ATTEMPTS, BackendHandle, Storage, StorageOp
 
 ENTRY_POINT_GROUP = "casman"
 LOAD_PLUGINS_ENV = "CASMAN_LOAD_PLUGINS"
-BUILTIN_PLUGINS = (
-    "casman.storage.operations:CoreStorageOpPlugin",
-    "casman.storage.quota:QuotaPlugin",
-    "casman.storage.tracing:TracingPlugin",
+BUILTIN_PLUGIN_NAMES = (
+    "casman.storage.operations",
+    "casman.storage.plugins.put_limit",
+    "casman.storage.quota",
+    "casman.storage.tracing",
 )
+"""The names casman's own plugins are registered under, in registration order."""
 # fsspec-style install hints for the backends casman's own project publishes.
 KNOWN_BACKENDS: Mapping[str, str] = {
     "local": "casman-local",
     "s3": "casman-s3",
     "r2": "casman-r2",
+    "fsspec": "casman-fsspec",
 }
 _SECRET_WORDS = ("secret", "password", "token", "credential")
 _REASON_LIMIT = 200
@@ -111,18 +114,53 @@ def _allowed_names(environ: Mapping[str, str]) -> set[str] | None:
     return {name.strip() for name in raw.split(",") if name.strip()}
 
 
+class PutLimitPlugin:
+    """Built-in plugin: a put larger than the backend's ``max_single_put_bytes`` is refused.
+
+    The outermost wrapper (``tryfirst``), so the refusal comes before the quota reserves
+    anything, before the trace and before the backend: nothing is counted or sent, and
+    the error says so (``request_sent=False``). The limit is the one the handle's spec
+    declares, which :func:`open_storage` took from the instance when it declares its own.
+    """
+
+    @hookimpl(wrapper=True, tryfirst=True)
+    def casman_storage_op(
+        self, backend: BackendHandle, op: StorageOp
+    ) -> Generator[None, object, object]:
+        if op.kind == "put" and op.body is not None:
+            limit = backend.spec.capabilities.max_single_put_bytes
+            if len(op.body) > limit:
+                raise ObjectTooLargeError(
+                    f"{op.key} is {len(op.body):,} bytes, more than the {limit:,} backend "
+                    f"{backend.name} accepts in one upload; nothing was sent",
+                    request_sent=False,
+                )
+        return (yield)
+
+
+def _builtin_plugins() -> list[tuple[str, object]]:
+    """casman's own plugins, imported by name: a missing one is an ImportError, not silence.
+
+    Imported here rather than at module level so that importing this module stays cheap
+    (the quota package is loaded when the manager is first built).
+    """
+    from casman.storage.operations import CoreStorageOpPlugin
+    from casman.storage.quota import QuotaPlugin
+    from casman.storage.tracing import TracingPlugin
+
+    plugins: list[object] = [
+        CoreStorageOpPlugin(),
+        PutLimitPlugin(),
+        QuotaPlugin(),
+        TracingPlugin(),
+    ]
+    return list(zip(BUILTIN_PLUGIN_NAMES, plugins, strict=True))
+
+
 def _register_builtins(state: _State) -> None:
-    for target in BUILTIN_PLUGINS:
-        module_name, attribute = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:
-                continue  # not written yet (or removed); any other missing module is a bug
-            raise
-        plugin = getattr(module, attribute)()
-        state.pm.register(plugin, name=module_name)
-        state.origins[module_name] = _Origin("casman", __version__, builtin=True)
+    for name, plugin in _builtin_plugins():
+        state.pm.register(plugin, name=name)
+        state.origins[name] = _Origin("casman", __version__, builtin=True)
 
 
 def _distribution(entry_point: importlib.metadata.EntryPoint) -> tuple[str | None, str | None]:
@@ -361,6 +399,8 @@ def open_storage(
     settings: dict[str, Any] = dict(options)
     if section.get("quota") is not None:
         settings["quota"] = section["quota"]
+    # a backend whose abilities depend on its settings declares them on itself
+    spec = replace(spec, capabilities=declared_capabilities(impl, spec))
     handle = BackendHandle(
         name=name, spec=spec, impl=impl, settings=settings, state_dir=config.database_dir
     )

@@ -4,6 +4,11 @@ R2 moves objects to Infrequent Access only by lifecycle rules, so "touching" obj
 nothing; what matters is knowing that every backup is intact and in Standard storage. Each
 object costs one HEAD (Class B); ``deep`` reads each body instead (one GET) and checks its
 SHA-256, which is the only way to catch a same-size corruption before a restore needs it.
+
+A backend that keeps bookkeeping files of its own (``local``: objects written by casman
+0.1, metadata left by a writer that crashed) tidies them first, through the optional
+:class:`~casman.storage.backend.Tidy` method of the storage contract, so the objects that
+are then verified are already in the backend's current layout.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass, field
 
 from casman.db.schema import DATABASE_NAMES
 from casman.storage import quota
-from casman.storage.backend import STANDARD_STORAGE_CLASS
+from casman.storage.backend import STANDARD_STORAGE_CLASS, Tidy
 from casman.sync.backup import apply_retention
 from casman.sync.backup_keys import BACKUP_PREFIX
 from casman.sync.catalog import list_backups
@@ -31,10 +36,15 @@ class MaintainReport:
     problems: dict[str, list[str]] = field(default_factory=dict)
     not_standard: dict[str, str] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
+    tidied: list[str] = field(default_factory=list)
+    """What the backend's own tidy step did (converted objects, removed leftovers)."""
 
 
 def maintain(context: SyncContext, *, deep: bool = False) -> MaintainReport:
     report = MaintainReport(level=LEVEL_CONTENT if deep else LEVEL_METADATA)
+    backend = context.storage.handle.impl
+    if isinstance(backend, Tidy) and not getattr(context.storage, "dry_run", False):
+        report.tidied = backend.tidy(BACKUP_PREFIX)
     listing = list_backups(context.storage)
     for db_name in DATABASE_NAMES:
         entries = [entry for entry in listing if entry.key.db_name == db_name]

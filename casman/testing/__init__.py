@@ -11,10 +11,34 @@ Usage in a plugin's ``tests/test_conformance.py``::
         def backend(self, tmp_path):
             return MyBackend(tmp_path)
 
-Nothing here imports boto3 or fsspec; a backend's own SDK is its tests' business.
+Beside the suite: :func:`open_backend` / :func:`make_backend` open a registered backend
+exactly as ``casman sync`` does, :class:`CasmanRunner` (fixture ``casman_runner``) runs
+``casman`` commands against a private database directory, and
+:mod:`casman.testing.moto` / :mod:`casman.testing.sftp` start an S3 or SFTP server on
+127.0.0.1. Nothing here imports boto3, fsspec or an SSH library at import time; a backend's
+own SDK is its tests' business.
 """
 
+from casman.testing.backends import (
+    backend_spec,
+    make_backend,
+    open_backend,
+    resolved_options,
+    storage_for,
+)
+from casman.testing.cli import CasmanRunner, CliResult, casman_runner
 from casman.testing.conformance import BackendConformance
 from casman.testing.fixtures import temp_database_dir
 
-__all__ = ["BackendConformance", "temp_database_dir"]
+__all__ = [
+    "BackendConformance",
+    "CasmanRunner",
+    "CliResult",
+    "backend_spec",
+    "casman_runner",
+    "make_backend",
+    "open_backend",
+    "resolved_options",
+    "storage_for",
+    "temp_database_dir",
+]

@@ -29,6 +29,7 @@ from casman.storage import (
     Storage,
     content_md5,
 )
+from casman.storage.backend import declared_capabilities
 
 REJECTED_KEYS = ("../x", "/abs", "a//b", "a\\b", "", "a/../b", "a/./b", "trailing/")
 METADATA = {"database": "parts.db", "sha256": "ab" * 32, "record-count": "42"}
@@ -44,12 +45,16 @@ class BackendConformance:
 
     ``backend_name`` names a registered backend whose spec (capabilities, cost model) the
     suite uses; leave it None for a backend under test that is not installed as a plugin,
-    and override ``capabilities`` instead. ``etag_is_md5`` states that an ETag is the hex
-    MD5 of the body, as S3 single-part uploads and the local backend give.
+    and override ``capabilities`` instead. A backend instance that declares its own
+    ``capabilities`` attribute is tested with those, as casman would use it.
+
+    The suite assumes nothing the backend does not declare: the ETag form
+    (``Capabilities.etag``: ``"md5"`` is checked against the body, ``"opaque"`` only has
+    to change when the object does), the listing order (``listing_order``) and how
+    metadata names come back (``metadata_names``).
     """
 
     backend_name: ClassVar[str | None] = None
-    etag_is_md5: ClassVar[bool] = True
 
     # -- fixtures a subclass overrides -------------------------------------------------
 
@@ -59,13 +64,13 @@ class BackendConformance:
         pytest.fail("override the `backend` fixture in your BackendConformance subclass")
 
     @pytest.fixture
-    def capabilities(self) -> Capabilities:
-        """What the backend declares; by default taken from its registered spec."""
+    def capabilities(self, backend: Backend) -> Capabilities:
+        """What the backend declares: on the instance, else in its registered spec."""
         if self.backend_name is None:
-            return Capabilities()
+            return declared_capabilities(backend, _anonymous_spec(backend, Capabilities()))
         from casman.storage.plugins import get_backend_spec
 
-        return get_backend_spec(self.backend_name).capabilities
+        return declared_capabilities(backend, get_backend_spec(self.backend_name))
 
     # -- the façade every test goes through --------------------------------------------
 
@@ -78,16 +83,15 @@ class BackendConformance:
                 get_backend_spec(self.backend_name), capabilities=capabilities
             )
         else:
-            spec = BackendSpec(
-                name="conformance",
-                factory=lambda settings: backend,
-                description="backend under conformance test",
-                capabilities=capabilities,
-            )
+            spec = _anonymous_spec(backend, capabilities)
         state_dir = tmp_path / "conformance-state"
         state_dir.mkdir(exist_ok=True)
         handle = BackendHandle(
-            name=spec.name, spec=spec, impl=backend, settings={}, state_dir=state_dir
+            name=spec.name,
+            spec=spec,
+            impl=backend,
+            settings={},
+            state_dir=state_dir,
         )
         return Storage(handle, get_plugin_manager().hook, purpose="conformance")
 
@@ -97,10 +101,24 @@ class BackendConformance:
     def keys(storage: Storage, prefix: str = "") -> list[str]:
         return [info.key for info in storage.list(prefix)]
 
-    def check_etag(self, etag: str, body: bytes) -> None:
+    @staticmethod
+    def declared(storage: Storage) -> Capabilities:
+        return storage.handle.spec.capabilities
+
+    def listed(self, storage: Storage, prefix: str = "") -> list[str]:
+        """The keys under ``prefix``, sorted when the backend does not promise an order."""
+        keys = self.keys(storage, prefix)
+        return keys if self.declared(storage).listing_order == "sorted" else sorted(keys)
+
+    def check_etag(self, storage: Storage, etag: str, body: bytes) -> None:
         assert etag, "a backend must return a non-empty ETag"
-        if self.etag_is_md5:
+        if self.declared(storage).etag == "md5":
             assert etag.strip('"') == hashlib.md5(body).hexdigest()
+
+    def expected_metadata(self, storage: Storage, sent: dict[str, str]) -> dict[str, str]:
+        if self.declared(storage).metadata_names == "lowercase":
+            return {name.lower(): value for name, value in sent.items()}
+        return dict(sent)
 
     # -- round trip --------------------------------------------------------------------
 
@@ -118,7 +136,7 @@ class BackendConformance:
         got, got_info = storage.get("empty")
         assert got == b""
         assert got_info.size == 0
-        self.check_etag(got_info.etag, b"")
+        self.check_etag(storage, got_info.etag, b"")
 
     def test_one_megabyte_body(self, storage: Storage) -> None:
         body = hashlib.sha256(b"seed").digest() * (1024 * 1024 // 32)
@@ -132,7 +150,7 @@ class BackendConformance:
         put_info = storage.put(KEY, body, METADATA)
         assert put_info.key == KEY
         assert put_info.size == len(body)
-        self.check_etag(put_info.etag, body)
+        self.check_etag(storage, put_info.etag, body)
         head = storage.head(KEY)
         assert head.size == len(body)
         assert head.etag == put_info.etag
@@ -159,6 +177,34 @@ class BackendConformance:
         info = storage.head(KEY)
         assert dict(info.metadata) == METADATA
         assert info.size == 4
+
+    def test_metadata_names_as_declared(self, storage: Storage) -> None:
+        sent = {"Database": "parts.db", "record-count": "7"}
+        storage.put(KEY, b"body", sent)
+        assert dict(storage.head(KEY).metadata) == self.expected_metadata(storage, sent)
+        assert dict(storage.get(KEY)[1].metadata) == self.expected_metadata(storage, sent)
+
+    def test_put_over_declared_limit_is_refused_before_sending(
+        self, backend: Backend, capabilities: Capabilities, tmp_path: Path
+    ) -> None:
+        from casman.storage.plugins import get_plugin_manager
+
+        small = dataclasses.replace(capabilities, max_single_put_bytes=8)
+        spec = _anonymous_spec(backend, small)
+        handle = BackendHandle(
+            name=spec.name,
+            spec=spec,
+            impl=backend,
+            settings={},
+            state_dir=tmp_path,
+        )
+        storage = Storage(handle, get_plugin_manager().hook, purpose="conformance")
+        with pytest.raises(ObjectTooLargeError) as refused:
+            storage.put(KEY, b"123456789", METADATA)
+        assert refused.value.request_sent is False
+        assert self.keys(storage) == []
+        storage.put(KEY, b"12345678", METADATA)  # exactly the limit is fine
+        assert storage.get(KEY)[0] == b"12345678"
 
     def test_get_within_max_bytes(self, storage: Storage) -> None:
         storage.put(KEY, b"12345", METADATA)
@@ -202,17 +248,22 @@ class BackendConformance:
     def test_list_with_prefix(self, storage: Storage) -> None:
         for key in ("a/1", "a/2", "ab", "b/1", "a/deep/3"):
             storage.put(key, key.encode(), {})
-        assert self.keys(storage, "a/") == ["a/1", "a/2", "a/deep/3"]
-        assert self.keys(storage, "a") == ["a/1", "a/2", "a/deep/3", "ab"]
-        assert self.keys(storage, "b/") == ["b/1"]
-        assert self.keys(storage, "c/") == []
-        assert self.keys(storage) == ["a/1", "a/2", "a/deep/3", "ab", "b/1"]
+        assert self.listed(storage, "a/") == ["a/1", "a/2", "a/deep/3"]
+        assert self.listed(storage, "a") == ["a/1", "a/2", "a/deep/3", "ab"]
+        assert self.listed(storage, "b/") == ["b/1"]
+        assert self.listed(storage, "c/") == []
+        assert self.listed(storage) == ["a/1", "a/2", "a/deep/3", "ab", "b/1"]
 
     def test_list_reports_sizes(self, storage: Storage) -> None:
         storage.put("sizes/one", b"1", {})
         storage.put("sizes/three", b"333", {})
         sizes = {info.key: info.size for info in storage.list("sizes/")}
         assert sizes == {"sizes/one": 1, "sizes/three": 3}
+
+    def test_list_etag_matches_head(self, storage: Storage) -> None:
+        stored = storage.put("etags/one", b"first", {})
+        (listed,) = storage.list("etags/")
+        assert listed.etag == stored.etag == storage.head("etags/one").etag
 
     def test_list_pagination(self, storage: Storage) -> None:
         keys = [f"pages/{name}" for name in ("g", "c", "a", "e", "b", "f", "d")]
@@ -230,15 +281,20 @@ class BackendConformance:
                 break
             token = page.next_token
             assert pages < 10, "pagination does not terminate"
-        assert seen == sorted(keys)
+        if self.declared(storage).listing_order == "sorted":
+            assert seen == sorted(keys)
+        else:
+            assert sorted(seen) == sorted(keys) and len(seen) == len(set(seen))
         assert pages == 3
-        assert list(self.keys(storage, "pages/")) == sorted(keys)
+        assert self.listed(storage, "pages/") == sorted(keys)
 
     def test_list_pagination_exact_multiple(self, storage: Storage) -> None:
         keys = [f"exact/{index}" for index in range(6)]
         for key in keys:
             storage.put(key, b"x", {})
         seen = [info.key for info in storage.list("exact/", max_keys=3)]
+        if self.declared(storage).listing_order != "sorted":
+            seen.sort()
         assert seen == keys
 
     # -- rejected keys -----------------------------------------------------------------
@@ -317,3 +373,12 @@ class BackendConformance:
         with pytest.raises((PreconditionFailedError, ObjectNotFoundError)):
             storage.put(KEY, b"v1", {}, if_match=etag)
         assert self.keys(storage) == []
+
+
+def _anonymous_spec(backend: Backend, capabilities: Capabilities) -> BackendSpec:
+    return BackendSpec(
+        name="conformance",
+        factory=lambda settings: backend,
+        description="backend under conformance test",
+        capabilities=capabilities,
+    )

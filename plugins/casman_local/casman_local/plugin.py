@@ -1,4 +1,4 @@
-"""Registers backend ``local``. Imports nothing heavy: fsspec loads only in the factory."""
+"""Registers backend ``local``; imports nothing but casman.storage (the backend loads later)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def make_backend(settings: Mapping[str, Any]) -> Backend:
 SPEC = BackendSpec(
     name="local",
     factory=make_backend,
-    description="A directory on this machine (NAS mount, USB stick), one file per object.",
+    description="A directory (NAS mount, USB stick); backups are plain SQLite files.",
     options=(
         BackendOption(
             name="path",
@@ -34,6 +34,9 @@ SPEC = BackendSpec(
         # A local disk is not billed: no default limits, so no enforcement unless the user
         # configures `local: {quota: …}` (then requests are counted like S3's classes).
         cost_model=CostModel(default_limits={}, label="local disk"),
+        etag="md5",
+        listing_order="sorted",
+        metadata_names="lowercase",
     ),
 )
 
