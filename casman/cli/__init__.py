@@ -57,9 +57,6 @@ class LazyGroup(click.Group):
         target = LAZY_COMMANDS.get(cmd_name)
         if target is None:
             return None
-        if ctx.resilient_parsing and cmd_name in COMMAND_HELP:
-            # `casman --help` only needs the one-line help: don't import the module.
-            return click.Command(cmd_name, help=COMMAND_HELP[cmd_name])
         module_name, attribute = target.split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
         return command
@@ -71,6 +68,22 @@ class LazyGroup(click.Group):
         kwargs["standalone_mode"] = False
         kwargs.setdefault("prog_name", "casman")
         return run_with_clean_errors(lambda: super(LazyGroup, self).main(*args, **kwargs))
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Complete sub-command names from COMMAND_HELP, importing none of them.
+
+        Completing deeper (``casman sync <TAB>``) resolves the real group through
+        :meth:`get_command`, so every group, command and option completes.
+        """
+        from click.shell_completion import CompletionItem
+
+        if incomplete.startswith("-"):
+            return super().shell_complete(ctx, incomplete)
+        return [
+            CompletionItem(name, help=COMMAND_HELP.get(name))
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete)
+        ]
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMAND_HELP.get(name, "")) for name in self.list_commands(ctx)]

@@ -274,30 +274,56 @@ def list_(ctx: click.Context, db_name: str | None, as_json: bool) -> None:
 
 
 @sync.command("restore")
-@click.argument("key")
+@click.argument("what", metavar="KEY|DATABASE|latest")
+@click.option(
+    "--at",
+    "at",
+    help="With a database name: the newest version taken at or before this time (ISO 8601).",
+)
 @click.option(
     "--no-backup", is_flag=True, help="Skip the remote safety backup of the current database."
 )
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before replacing (on a terminal).")
 @click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
 @click.pass_context
-def restore_(ctx: click.Context, key: str, no_backup: bool, dry_run: bool) -> None:
-    """Restore KEY (from `casman sync list`) after verifying it; keeps safety copies."""
-    from casman.sync.backup_keys import parse_backup_key
-    from casman.sync.restore import restore
+def restore_(
+    ctx: click.Context, what: str, at: str | None, no_backup: bool, yes: bool, dry_run: bool
+) -> None:
+    """Restore a backup after verifying it; keeps local (and remote) safety copies.
 
-    parsed = parse_backup_key(key)
+    WHAT is a backup key (from `casman sync list`), a database name (its newest version;
+    with --at, the newest taken at or before that time), or `latest` (both databases).
+    """
+    import sys
+
+    from casman.sync.restore import resolve_targets, restore
+
     if dry_run:
         _, plan = _rehearse(
-            ctx, "restore", lambda c: restore(c, parsed.key, remote_backup=not no_backup)
+            ctx,
+            "restore",
+            lambda c: [
+                restore(c, key, remote_backup=not no_backup) for key in resolve_targets(c, what, at)
+            ],
         )
         _print_plan(ctx, plan)
         return
-    result = restore(_context(ctx, "restore"), parsed.key, remote_backup=not no_backup)
-    click.echo(f"✓ restored {result.db_name} from {result.key} ({result.records} records)")
-    if result.local_safety_copy:
-        click.echo(f"  local safety copy: {result.local_safety_copy}")
-    if result.remote_safety_backup:
-        click.echo(f"  remote safety backup: {result.remote_safety_backup}")
+    context = _context(ctx, "restore")
+    keys = resolve_targets(context, what, at)
+    if sys.stdin.isatty() and not yes:
+        listed = ", ".join(keys)
+        click.confirm(
+            f"Replace the local database(s) with {listed}? (a safety copy is kept)",
+            abort=True,
+            err=True,
+        )
+    for key in keys:
+        result = restore(context, key, remote_backup=not no_backup)
+        click.echo(f"✓ restored {result.db_name} from {result.key} ({result.records} records)")
+        if result.local_safety_copy:
+            click.echo(f"  local safety copy: {result.local_safety_copy}")
+        if result.remote_safety_backup:
+            click.echo(f"  remote safety backup: {result.remote_safety_backup}")
 
 
 @sync.command("sync")

@@ -140,3 +140,51 @@ def restore(
     )
     context.record_event("restore")
     return RestoreResult(backup.key, db_name, download.records, local_copy, remote_copy)
+
+
+LATEST = "latest"
+
+
+def resolve_targets(context: SyncContext, what: str, at: str | None = None) -> list[str]:
+    """The backup keys ``casman sync restore WHAT [--at T]`` means.
+
+    A backup key is itself; ``parts.db`` / ``assembled_casm.db`` is that database's newest
+    published version (the newest taken at or before ``at``); ``latest`` is the newest
+    version of each database.
+    """
+    from casman.db.schema import DATABASE_NAMES
+    from casman.domain.timestamps import parse_iso
+    from casman.sync.head import load_head
+
+    text = what.strip()
+    if text not in (LATEST, *DATABASE_NAMES):
+        if at is not None:
+            raise CasmanError("--at goes with a database name (parts.db), not with a backup key")
+        return [parse_backup_key(text).key]
+    limit = None
+    if at is not None:
+        try:
+            limit = parse_iso(at.strip().replace(" ", "T"))
+        except (ValueError, CasmanError):
+            raise CasmanError(
+                f"--at {at!r} is not a time; use ISO 8601 such as 2026-11-22T14:30:00Z"
+            ) from None
+    names = list(DATABASE_NAMES) if text == LATEST else [text]
+    keys = []
+    for db_name in names:
+        versions = load_head(context, db_name).versions
+        chosen = next(
+            (v for v in versions if limit is None or parse_backup_key(v.key).taken_at <= limit),
+            None,
+        )
+        if chosen is not None:
+            keys.append(chosen.key)
+        elif text != LATEST:
+            when = f" taken at or before {at}" if at else ""
+            raise CasmanError(
+                f"no published version of {db_name}{when} on backend {context.backend}; "
+                "see `casman sync list`"
+            )
+    if not keys:
+        raise CasmanError(f"nothing is published on backend {context.backend} to restore")
+    return keys
