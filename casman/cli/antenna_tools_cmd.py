@@ -81,7 +81,12 @@ def grid_figure(points: Sequence[PlotPoint], assigned: Mapping[str, str]) -> Any
     overdrawn (gid ``assigned``) and labelled with the antenna's number. The aspect is
     1/cos(mean latitude) so a metre east and a metre north are the same length on paper.
     """
-    import matplotlib
+    try:
+        import matplotlib
+    except ModuleNotFoundError:
+        raise CasmanError(
+            "casman antenna plot needs matplotlib: pip install 'casman[plot]'"
+        ) from None
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
