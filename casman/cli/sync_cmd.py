@@ -50,11 +50,13 @@ def _context(
     ``quick`` (status, list: they only report) opens the backend with the short timeouts
     of automatic work, so a dead link is reported in seconds, not minutes.
     """
+    from casman.cli.progress import show_progress_on_terminal
     from casman.storage.plugins import open_storage
     from casman.sync.context import SyncContext
 
     _require_sync(ctx)
     config = get_config(ctx)
+    show_progress_on_terminal()
     storage = open_storage(config, _backend_option(ctx), purpose=purpose, automatic=quick)
     context = SyncContext(config, storage)
     if flush_outbox:
