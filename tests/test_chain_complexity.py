@@ -132,9 +132,12 @@ def test_chain_lookups_are_the_whole_log_walk(
     reference = [walk_links(links, head) for head in heads]
     assert [chain.parts for chain in all_chains(conn)] == reference
     index = chain_index(conn)
-    assert [chain.parts for chain in index.chains] == reference
-    assert index.complete == sum(1 for chain in index.chains if chain.complete)
-    assert index.with_problems == sum(1 for chain in index.chains if chain.problems)
+    chains = index.chains()
+    assert [chain.parts for chain in chains] == reference and len(index) == len(reference)
+    assert [chain.parts for chain in index.chains(1, 3)] == reference[1:3]
+    assert index.complete == sum(1 for chain in chains if chain.complete)
+    assert index.with_problems == sum(1 for chain in chains if chain.problems)
+    assert index.reaching == {chain.parts[0] for chain in chains if chain.complete}
     for part in REAL_PARTS:
         assert chain_through(conn, part).parts == walk_links(links, part), part
         expected = [parts for parts in reference if part in parts]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,10 +214,11 @@ def chains_page(
     connected = None
     board = None
     search = parse_chain_query(cleaned) if cleaned else None
-    chains: Sequence[Chain]
+    start, stop = (number - 1) * size, number * size
     if search is None:
         listing = index() if index is not None else chain_index(conn)
-        chains, complete, with_problems = listing.chains, listing.complete, listing.with_problems
+        count, complete, with_problems = len(listing), listing.complete, listing.with_problems
+        shown = listing.chains(start, stop)
     else:
         with read_snapshot(conn):
             chains = chains_through(conn, sorted(search.parts))
@@ -225,19 +226,20 @@ def chains_page(
             connected = bool(chains)
             if not chains:
                 message = _not_connected_message(conn, cleaned, search, board)
+        count = len(chains)
         complete = sum(1 for chain in chains if chain.complete)
         with_problems = sum(1 for chain in chains if chain.has_problems)
-    pages = max(1, -(-len(chains) // size))
+        shown = list(chains[start:stop])
+    pages = max(1, -(-count // size))
     if number > pages:
         raise NotFoundError(f"page {number} is past the last page, {pages} ({size} chains a page)")
-    shown = chains[(number - 1) * size : number * size]
     return {
         "query": cleaned,
         "connected": connected,
         "message": message,
         "snap_port": search.port.field_name if search and search.port else None,
         "board": board,
-        "count": len(chains),
+        "count": count,
         "complete": complete,
         "with_problems": with_problems,
         "page": number,
