@@ -33,13 +33,17 @@ def connect(source: str, target: str) -> None:
 @click.argument("target")
 @writes_database
 def disconnect(source: str, target: str) -> None:
-    """Record that SOURCE no longer feeds TARGET (they must be connected)."""
+    """Record that SOURCE no longer feeds TARGET (they must be connected).
+
+    The two may be given in either order, as a technician scans the ends of a cable.
+    """
     from casman.db.assembly import disconnect as record_disconnection
+    from casman.db.assembly import event
 
     src, tgt = parse_part(source), parse_part(target)
     with open_db() as conn:
-        record_disconnection(conn, src, tgt)
-    click.echo(f"Disconnected {src.part_number} ↛ {tgt.part_number}")
+        done = event(conn, record_disconnection(conn, src, tgt))
+    click.echo(f"Disconnected {done.part_number} ↛ {done.connected_to}")
 
 
 @assembly.command("chain")
@@ -86,3 +90,45 @@ def history(part: str, as_json: bool) -> None:
         ["TIME", "EVENT", "SOURCE", "TARGET"],
         [(e.scan_time, e.connection_status, e.part_number, e.connected_to) for e in events],
     )
+
+
+@assembly.command("remove")
+@click.argument("part")
+@writes_database
+def remove(part: str) -> None:
+    """Take PART out of service: disconnect every live link it has (recorded as events)."""
+    from casman.db.assembly import take_out_of_service
+
+    parsed = parse_part(part)
+    with open_db() as conn:
+        ended = take_out_of_service(conn, parsed)
+    for source, target in ended:
+        click.echo(f"Disconnected {source} ↛ {target}")
+    click.echo(f"{parsed.part_number} is out of service ({len(ended)} link(s) ended)")
+
+
+@assembly.command("chains")
+@click.option("--incomplete", is_flag=True, help="Only chains that are incomplete or break a rule.")
+@json_option
+def chains(incomplete: bool, as_json: bool) -> None:
+    """Every chain of the array, with the problems the web page highlights."""
+    from casman.db.chains import all_chains
+    from casman.db.lookups import chain_info
+
+    with open_db() as conn:
+        found = all_chains(conn)
+    if incomplete:
+        found = [chain for chain in found if chain.problems]
+    if as_json:
+        print_json([chain_info(chain) for chain in found])
+        return
+    if not found:
+        click.echo("No chains." if not incomplete else "No incomplete chains.")
+        return
+    for chain in found:
+        mark = "✗" if chain.problems else "✓"
+        click.echo(f"{mark} {' → '.join(chain.parts)}")
+        for problem in chain.problems:
+            click.echo(f"    {problem}")
+    bad = sum(1 for chain in found if chain.problems)
+    click.echo(f"{len(found)} chain(s), {bad} incomplete or breaking a rule")

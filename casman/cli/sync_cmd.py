@@ -162,6 +162,7 @@ def sync(ctx: click.Context, backend: str | None) -> None:
 
 
 @sync.command("backup")
+@click.argument("databases", nargs=-1, type=click.Choice(DATABASE_NAMES), metavar="[DATABASE]...")
 @click.option("--parts", is_flag=True, help="Only parts.db.")
 @click.option("--assembled", is_flag=True, help="Only assembled_casm.db.")
 @click.option("--force", is_flag=True, help="Upload even if identical to the newest backup.")
@@ -171,6 +172,7 @@ def sync(ctx: click.Context, backend: str | None) -> None:
 @click.pass_context
 def backup(
     ctx: click.Context,
+    databases: tuple[str, ...],
     parts: bool,
     assembled: bool,
     force: bool,
@@ -178,8 +180,12 @@ def backup(
     operation: str,
     as_json: bool,
 ) -> None:
-    """Snapshot and upload the databases (never overwriting an existing backup)."""
-    names = _selected(parts, assembled)
+    """Publish the databases (both, or each DATABASE named: parts.db, assembled_casm.db).
+
+    Never overwrites a backup and never hides another site's work: a database that also
+    changed on the store is merged first.
+    """
+    names = list(databases) if databases else _selected(parts, assembled)
     from casman.sync.backup import backup_database
 
     if dry_run:

@@ -14,11 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from casman.db.changes import Change
+from casman.db.changes import Change, announce
 from casman.db.connection import write_transaction
 from casman.db.parts import ensure_snap_part, part_exists
 from casman.db.schema import ASSEMBLY_DB
-from casman.domain.connections import LinkFacts, Part, check_connection, check_disconnection
+from casman.domain.connections import (
+    LinkFacts,
+    Part,
+    check_connection,
+    orient_disconnection,
+    parse_part,
+)
+from casman.domain.errors import DomainError
 from casman.domain.snap import SnapPort
 from casman.domain.timestamps import now_iso
 
@@ -395,15 +402,59 @@ def disconnect(
     scan_time: str | None = None,
     target_scan_time: str | None = None,
 ) -> int:
-    """Append a ``disconnected`` event for a pair that is currently connected."""
+    """Append a ``disconnected`` event for a pair that is currently connected.
+
+    The two parts may be given in either order (a technician may scan the target end
+    first); the event names the pair in chain direction and keeps each part's scan time.
+    """
     stamp = scan_time or now_iso()
+    other_stamp = target_scan_time or stamp
     with write_transaction(conn, Change(ASSEMBLY_DB, "disconnect")):
         # the pair's own state, not "the" outgoing link: after a merge a part may have two
         # (a conflict), and disconnecting either one is how a technician resolves it
-        partners = _active_partners(conn, "part_number", "connected_to", source.part_number)
-        connected = target.part_number in partners
-        check_disconnection(source, target, connected)
-        return _append(conn, source, target, DISCONNECTED, stamp, target_scan_time or stamp)
+        forward = target.part_number in _active_partners(
+            conn, "part_number", "connected_to", source.part_number
+        )
+        backward = not forward and source.part_number in _active_partners(
+            conn, "part_number", "connected_to", target.part_number
+        )
+        first, second, reversed_scan = orient_disconnection(source, target, forward, backward)
+        if reversed_scan:
+            stamp, other_stamp = other_stamp, stamp
+        return _append(conn, first, second, DISCONNECTED, stamp, other_stamp)
+
+
+def take_out_of_service(
+    conn: sqlite3.Connection, part: Part, scan_time: str | None = None
+) -> list[tuple[str, str]]:
+    """Disconnect every live link of ``part`` (both ends), one ordinary event each.
+
+    Returns the (source, target) pairs ended; refused when the part has no live link.
+    """
+    stamp = scan_time or now_iso()
+    number = part.part_number
+    with write_transaction(conn) as writer:
+        ended = [
+            (number, target)
+            for target in _active_partners(writer, "part_number", "connected_to", number)
+        ] + [
+            (source, number)
+            for source in _active_partners(writer, "connected_to", "part_number", number)
+        ]
+        if not ended:
+            raise DomainError(f"{number} has no live connection; nothing to disconnect")
+        for source, target in ended:
+            _append(writer, parse_part(source), parse_part(target), DISCONNECTED, stamp, stamp)
+    announce(conn, Change(ASSEMBLY_DB, "remove from service", len(ended)))
+    return ended
+
+
+def event(conn: sqlite3.Connection, event_id: int) -> AssemblyEvent:
+    """One event of the log by its id (what a command just recorded)."""
+    row = conn.execute(
+        f"SELECT {_EVENT_COLUMNS} FROM asm.assembly WHERE id = ?", (event_id,)
+    ).fetchone()
+    return _event(tuple(row))
 
 
 def history(conn: sqlite3.Connection, part_number: str) -> list[AssemblyEvent]:

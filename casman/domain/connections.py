@@ -99,12 +99,31 @@ def check_disconnection(source: Part, target: Part, connected: bool) -> None:
         )
 
 
+def orient_disconnection(
+    first: Part, second: Part, forward: bool, backward: bool
+) -> tuple[Part, Part, bool]:
+    """The connected pair a technician means, in chain direction, whichever was scanned first.
+
+    A technician unplugging a cable may scan the target end first. The link is recorded
+    in its chain direction (so the pair's state stays the newest event of that pair);
+    ``True`` in the result says the scans came in reverse order, so the caller keeps each
+    part's own scan time. Refused when the two are not connected either way.
+    """
+    if forward:
+        return first, second, False
+    if backward:
+        return second, first, True
+    check_disconnection(first, second, False)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 __all__ = [
     "LinkFacts",
     "Part",
     "check_connection",
     "check_disconnection",
     "check_pair_shape",
+    "orient_disconnection",
     "parse_numbered_part",
     "parse_part",
 ]
