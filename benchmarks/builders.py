@@ -4,12 +4,16 @@
   5,160 chains ANTENNA → LNA → COAXSHORT → COAXLONG → BACBOARD, the first 528 of which end
   at one of the 528 distinct SNAP ports (4 chassis × 11 slots × 12 ports); 2,316 chains also
   have a disconnect + reconnect of their LNA → COAXSHORT link, for 25,800 events in all.
+* the same with ``antennas=ANTENNAS_100X, churned=CHURNED_100X``: issue #12's 100×
+  database (50,528 parts and events, 10,000 chains); :func:`place_antennas` adds the grid
+  positions and assignments, :func:`build_demo` the quick start's one-chain database.
 * :func:`build_sized`: a ``parts.db`` grown with realistic ``parts`` rows until its file
   reaches a target size (no blobs), plus an empty ``assembled_casm.db``.
 """
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +23,15 @@ from pathlib import Path
 
 from common import ROOT
 
+from casman.db.assembly import connect
 from casman.db.chains import all_chains
 from casman.db.connection import open_databases, write_transaction
+from casman.db.parts import add_parts
+from casman.db.positions import all_coordinates, assign, load_coordinates
 from casman.db.schema import ASSEMBLY_DB, PARTS_DB
 from casman.db.snap_boards import load_boards
+from casman.domain.connections import parse_part
+from casman.domain.grid import parse_grid_code
 from casman.domain.parts import MAX_SERIAL, NUMBERED_TYPES, POLARIZATIONS, PartType
 from casman.domain.snap import PORTS_PER_BOARD, SLOT_LETTERS, SnapPort
 from casman.domain.timestamps import to_iso
@@ -30,6 +39,11 @@ from casman.domain.timestamps import to_iso
 SNAP_BOARDS_CSV = ROOT / "examples" / "data" / "snap_boards.csv"
 ANTENNAS_10X = 2_580
 CHURNED_CHAINS = 2_316
+# issue #12's 100× database: 50,528 parts, 50,528 events, 10,000 chains
+ANTENNAS_100X = 5_000
+CHURNED_100X = 5_000
+GRID_CSV = ROOT / "examples" / "data" / "grid_positions.csv"
+DEMO_CHAIN = ("ANT00001P1", "LNA00001P1", "CXS00001P1", "CXL00001P1", "BAC00001P1", "SNAP1A05")
 STAMP = "2025-01-01T00:00:00Z"
 
 _INSERT_PART = (
@@ -101,8 +115,11 @@ def _event(
     )
 
 
-def build_full_array(directory: Path, antennas: int = ANTENNAS_10X) -> ArrayInfo:
-    """The 10× database; checks its own shape with ``all_chains`` (untimed)."""
+def build_full_array(
+    directory: Path, antennas: int = ANTENNAS_10X, churned: int = CHURNED_CHAINS
+) -> ArrayInfo:
+    """The 10× database (or, with ``antennas=ANTENNAS_100X, churned=CHURNED_100X``, the
+    100× one); checks its own shape with ``all_chains`` (untimed)."""
     ports = all_snap_ports()
     parts_rows: list[tuple[str, str, str | None, str, str]] = [
         (part_number(kind, serial, pol), kind.name, pol, STAMP, STAMP)
@@ -140,7 +157,7 @@ def build_full_array(directory: Path, antennas: int = ANTENNAS_10X) -> ArrayInfo
                     clock.tick(),
                 )
             )
-    for serial, pol in chains[: 2 * CHURNED_CHAINS : 2]:
+    for serial, pol in chains[: 2 * churned : 2]:
         lna = part_number(PartType.LNA, serial, pol)
         cxs = part_number(PartType.COAXSHORT, serial, pol)
         for status in ("disconnected", "connected"):
@@ -161,6 +178,37 @@ def build_full_array(directory: Path, antennas: int = ANTENNAS_10X) -> ArrayInfo
     if len(found) != len(chains) or snap_chains != min(len(ports), len(chains)):
         raise RuntimeError(f"unexpected shape: {len(found)} chains, {snap_chains} to SNAP ports")
     return ArrayInfo(len(parts_rows), len(events), len(found), snap_chains, report.loaded)
+
+
+def place_antennas(directory: Path, antennas: int) -> int:
+    """Load ``grid_positions.csv`` and assign antennas 1… to its positions with casman's own
+    ``assign`` (ANT00001 at CN002E03, as in the quick start); returns how many were placed."""
+    conn = open_databases(directory)
+    try:
+        load_coordinates(conn, GRID_CSV)
+        codes = [code for code in all_coordinates(conn) if code != "CN002E03"]
+        targets = ["CN002E03", *codes][:antennas]
+        for serial, code in enumerate(targets, start=1):
+            assign(conn, f"ANT{serial:05d}", parse_grid_code(code))
+    finally:
+        conn.close()
+    return len(targets)
+
+
+def build_demo(directory: Path) -> None:
+    """The quick start's database (examples/quickstart.sh), through casman's own db layer:
+    two parts of each type, one full chain ANT00001P1 → … → SNAP1A05, the deployed SNAP
+    boards and grid positions, ANT00001 at CN002E03."""
+    conn = open_databases(directory)
+    try:
+        for kind in NUMBERED_TYPES:
+            add_parts(conn, kind, 2, "P1")
+        for source, target in itertools.pairwise(DEMO_CHAIN):
+            connect(conn, parse_part(source), parse_part(target))
+        load_boards(conn, SNAP_BOARDS_CSV)
+    finally:
+        conn.close()
+    place_antennas(directory, 1)
 
 
 def build_small(directory: Path, antennas: int = 10) -> None:

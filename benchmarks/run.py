@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_core
 import bench_s3
+import bench_scale
 import bench_sync
 from common import machine_lines
 
@@ -44,14 +45,14 @@ def results(quick: bool) -> list[str]:
     return lines
 
 
-def rewrite(readme: Path, body: list[str]) -> bool:
+def rewrite(readme: Path, body: list[str], start: str = START, end: str = END) -> bool:
     """Replace what lies between the markers; False when the README has no markers."""
     text = readme.read_text(encoding="utf-8") if readme.exists() else ""
-    if START not in text or END not in text:
+    if start not in text or end not in text:
         return False
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    readme.write_text(f"{head}{START}\n{chr(10).join(body)}\n{END}{tail}", encoding="utf-8")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    readme.write_text(f"{head}{start}\n{chr(10).join(body)}\n{end}{tail}", encoding="utf-8")
     return True
 
 
@@ -62,11 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     body = results(args.quick)
     print("\n".join(body))
+    scale = bench_scale.section(args.quick)  # its own block: it can also run alone
+    print("\n" + "\n".join(scale))
     if not (args.quick or args.no_write):
-        if rewrite(README, body):
-            print(f"\nrewrote the results section of {README}", file=sys.stderr)
-        else:
-            print(f"\n{README} has no {START} … {END} markers; paste the above", file=sys.stderr)
+        for block, start, end in ((body, START, END), (scale, bench_scale.START, bench_scale.END)):
+            done = rewrite(README, block, start, end)
+            what = "rewrote" if done else "no markers, paste the above:"
+            print(f"\n{what} {start} … {end} of {README}", file=sys.stderr)
     return 0
 
 

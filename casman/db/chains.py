@@ -174,10 +174,12 @@ def boards_for(
 def chain_through(conn: sqlite3.Connection, part_number: str) -> Chain:
     """The chain PART belongs to (just PART when it is not connected).
 
-    Reads only this chain's events through the indexes: O(chain length) queries.
+    Reads only this chain's events through the indexes: O(chain length) queries, all
+    on one snapshot so a scan committed meanwhile cannot split the walk.
     """
-    parts = walk_links(LinkReader(conn), part_number)
-    return build_chain(parts, boards_for(conn, [parts]))
+    with read_snapshot(conn):
+        parts = walk_links(LinkReader(conn), part_number)
+        return build_chain(parts, boards_for(conn, [parts]))
 
 
 def chains_through(conn: sqlite3.Connection, part_numbers: Iterable[str]) -> list[Chain]:
@@ -185,14 +187,15 @@ def chains_through(conn: sqlite3.Connection, part_numbers: Iterable[str]) -> lis
 
     A part that is not connected, or only sits on a cycle (which has no head), is in none.
     """
-    reader = LinkReader(conn)
-    walks = walk_many(reader, part_numbers)
-    heads = {
-        parts[0]: parts
-        for parts in walks.values()
-        if len(parts) > 1 and reader.incoming(parts[0]) is None
-    }
-    boards = boards_for(conn, heads.values())
+    with read_snapshot(conn):
+        reader = LinkReader(conn)
+        walks = walk_many(reader, part_numbers)
+        heads = {
+            parts[0]: parts
+            for parts in walks.values()
+            if len(parts) > 1 and reader.incoming(parts[0]) is None
+        }
+        boards = boards_for(conn, heads.values())
     return [build_chain(heads[head], boards) for head in sorted(heads)]
 
 
