@@ -12,9 +12,9 @@ counter, ``PRAGMA data_version``, read from one idle read-only connection per ap
 a merge, the ``sqlite3`` shell — commits to that file, and nothing else changes it. The key
 also holds each file's device, inode, size and modification time, so a file replaced by
 rename (the restore of a damaged database) or rewritten behind SQLite's back is noticed
-too. The key is read *before* the index is built, inside its own read transaction, so a
-commit that lands in between only makes the next request rebuild. The index is derived
-data in memory; the log stays the only thing stored.
+too. The key is read *before* the index is built (from one snapshot, in a read
+transaction), so a commit that lands in between only makes the next request rebuild. The
+index is derived data in memory; the log stays the only thing stored.
 
 The watcher never reads a table and never opens a transaction between requests, so it
 takes no lock a technician's scan could wait on and holds no snapshot back; every request
