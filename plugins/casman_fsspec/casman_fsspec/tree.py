@@ -166,9 +166,11 @@ class SFTPPrimitives(Primitives):
         try:
             handle = fs.ftp.open(path, "wbx")
         except OSError as error:
-            if fs.exists(path):
+            # SFTP v3 has no "already exists" status: the server says "failure" (with its
+            # text); the name existing, now or a moment ago, is what refused the create
+            if fs.exists(path) or "exist" in str(error).lower():
                 raise FileExistsError(path) from None
-            raise error
+            raise
         with handle:
             handle.write(data)
 
@@ -365,13 +367,42 @@ class TreeStore:
     def _entries_for(entry: Entry, current: Entry | None) -> list[Entry]:
         return [entry, *([current] if current is not None else [])][:MAX_ENTRIES]
 
-    def _makedirs(self, directory: str, key: str) -> None:
+    def _kind(self, path: str, key: str) -> str | None:
+        """``directory``, ``file`` or None (absent), from one ``info`` call (no race
+        between two questions)."""
         try:
-            self._call(
-                "create the folder of", key, lambda: self.fs.makedirs(directory, exist_ok=True)
-            )
-        except (FileExistsError, NotADirectoryError):
-            raise self._folder_clash(key) from None
+            info = self._call("read", key, lambda: self.fs.info(path))
+        except FileNotFoundError:
+            return None
+        return str(info.get("type"))
+
+    def _makedirs(self, directory: str, key: str) -> None:
+        """Create the key's folders one level at a time; a level another writer creates at
+        the same moment is fine, a level that is a file is a clash."""
+        if self._kind(directory, key) == "directory":
+            return
+        root = self.root
+        relative = directory[len(root) :].strip("/") if root else directory
+        level = root
+        for part in relative.split("/"):
+            level = f"{level}/{part}" if level else part
+            self._makedir(level, key)
+
+    def _makedir(self, level: str, key: str) -> None:
+        for attempt in range(3):
+            kind = self._kind(level, key)
+            if kind == "directory":
+                return
+            if kind is not None:
+                raise self._folder_clash(key)  # a file where a folder must be
+            try:
+                self._call(
+                    "create the folder of", key, lambda: self.fs.makedirs(level, exist_ok=True)
+                )
+                return
+            except (FileExistsError, NotADirectoryError, BackendUnavailableError):
+                if attempt == 2:
+                    raise  # not a concurrent mkdir: something else is wrong
 
     def _folder_clash(self, key: str) -> InvalidKeyError:
         return InvalidKeyError(

@@ -35,6 +35,8 @@ def _race(attempts: list[Callable[[], None]]) -> list[str]:
             outcomes.append("won")
         except PreconditionFailedError:
             outcomes.append("lost")
+        except Exception as error:  # recorded, so the assertion shows it
+            outcomes.append(f"{type(error).__name__}: {error}")
 
     threads = [threading.Thread(target=run, args=(attempt,)) for attempt in attempts]
     for thread in threads:
