@@ -69,6 +69,7 @@ def web(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
         raise CasmanError(f"{INSTALL_HINT} ({error})") from None
     from casman.db.connection import DatabaseFileError
     from casman.db.readonly import open_read_only
+    from casman.domain.kernel import kernel_from_config
 
     config = get_config()
     geometry = geometry_from_config(config.section("grid")).get("C")
@@ -82,7 +83,11 @@ def web(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
         click.echo(f"warning: {error}; the pages answer 503 until that is fixed", err=True)
     try:
         app = create_app(
-            config.database_dir, geometry=geometry, bind=host, allowed_hosts=allow_hosts
+            config.database_dir,
+            geometry=geometry,
+            bind=host,
+            allowed_hosts=allow_hosts,
+            kernel=kernel_from_config(config.section("grid")),
         )
     except ValueError as error:
         raise click.BadParameter(str(error), param_hint="'--host'") from None

@@ -28,6 +28,7 @@ from casman.db.connection import DatabaseFileError
 from casman.db.readonly import open_read_only
 from casman.domain.errors import DomainError
 from casman.domain.grid import ArrayGeometry
+from casman.domain.kernel import KernelIndex
 from casman.errors import CasmanError
 from casman.sync.conflicts import open_conflicts
 from casman.web import views
@@ -125,7 +126,9 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
+def _register_routes(
+    app: Flask, geometry: ArrayGeometry | None, kernel: KernelIndex | None
+) -> None:
     def route(rule: str, endpoint: str, view: Callable[..., Any]) -> None:
         app.add_url_rule(rule, endpoint, view, methods=["GET"])
 
@@ -150,7 +153,7 @@ def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
         )
 
     def grid() -> Any:
-        data = views.grid_page(_conn(), geometry, request.args.get("q"))
+        data = views.grid_page(_conn(), geometry, request.args.get("q"), kernel, _chain_index)
         return _render("grid.html", data, pages=PAGES, active="grid")
 
     def snap() -> Any:
@@ -162,7 +165,9 @@ def _register_routes(app: Flask, geometry: ArrayGeometry | None) -> None:
         return jsonify(chains_data())
 
     def api_grid() -> Any:
-        return jsonify(views.grid_page(_conn(), geometry, request.args.get("q")))
+        return jsonify(
+            views.grid_page(_conn(), geometry, request.args.get("q"), kernel, _chain_index)
+        )
 
     def api_snap() -> Any:
         return jsonify(views.snap_page(_conn(), _chain_index))
@@ -190,11 +195,13 @@ def create_app(
     geometry: ArrayGeometry | None = None,
     bind: str | None = None,
     allowed_hosts: Iterable[str] = (),
+    kernel: KernelIndex | None = None,
 ) -> Flask:
     """The Flask app over the databases in ``database_dir``.
 
     ``geometry`` is the configured shape of core array C (``grid.arrays.C`` in
     config.yaml); without it the grid's shape comes from the loaded grid positions.
+    ``kernel`` is the configured correlator kernel index (``grid.kernel_index``).
     The app answers to the loopback names, to ``bind`` (the address the server listens
     on) unless it is a wildcard like ``0.0.0.0``, and to each of ``allowed_hosts``;
     a name that is not a host name raises ``ValueError``.
@@ -209,5 +216,5 @@ def create_app(
     app.teardown_appcontext(_close_conn)
     app.after_request(_security_headers)
     _register_errors(app)
-    _register_routes(app, geometry)
+    _register_routes(app, geometry, kernel)
     return app

@@ -358,6 +358,7 @@ def grid_page(
     configured: ArrayGeometry | None,
     query: str | None,
     kernel: KernelIndex | None = None,
+    index: Callable[[], ChainIndex] | None = None,
 ) -> dict[str, Any]:
     """The core grid, north row at the top, each cell with the antenna assigned there.
 
@@ -372,7 +373,10 @@ def grid_page(
     match = resolve_grid_query(conn, cleaned, geometry, layout) if cleaned else None
     placed: dict[str, AntennaPosition] = {p.grid_code: p for p in all_positions(conn)}
     surveyed = set(all_coordinates(conn))
-    reaching = {chain.antenna for chain in all_chains(conn) if chain.complete and chain.antenna}
+    if index is not None:  # the app's chain index, kept per database state
+        reaching = {part for part in index().reaching if part.startswith("ANT")}
+    else:
+        reaching = {chain.antenna for chain in all_chains(conn) if chain.complete and chain.antenna}
     rows: list[dict[str, Any]] = []
     for row in range(geometry.north_rows, -geometry.south_rows - 1, -1):
         cells: list[dict[str, Any]] = []
