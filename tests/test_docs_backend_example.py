@@ -1,7 +1,10 @@
-"""The complete example in docs/writing-a-backend.md really passes the conformance suite."""
+"""The complete example in docs/writing-a-backend.md really passes the conformance suite,
+with SHA-256 ETags, and the guide documents everything a backend may return or declare."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import re
 import sys
 import types
@@ -10,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from casman.storage import Backend, Capabilities
+from casman.storage import Backend, Capabilities, content_md5, errors
 from casman.testing import BackendConformance
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "writing-a-backend.md"
@@ -30,10 +33,10 @@ EXAMPLE = _example_module()
 
 
 class TestDocumentedExampleConformance(BackendConformance):
-    etag_is_md5 = True
+    """Written only from the guide: SHA-256 ETags, declared opaque, pass the whole suite."""
 
     @pytest.fixture
-    def capabilities(self) -> Capabilities:
+    def capabilities(self, backend: Backend) -> Capabilities:
         spec: Any = EXAMPLE.SPEC
         return spec.capabilities  # type: ignore[no-any-return]
 
@@ -43,8 +46,40 @@ class TestDocumentedExampleConformance(BackendConformance):
         return store
 
 
+def test_the_example_etag_is_a_sha256_not_an_md5(tmp_path: Path) -> None:
+    store = EXAMPLE.DirStore(tmp_path / "store")
+    info = store.put("k", b"body", metadata={}, content_md5=content_md5(b"body"))
+    assert info.etag == hashlib.sha256(b"body").hexdigest() != hashlib.md5(b"body").hexdigest()
+    assert EXAMPLE.SPEC.capabilities.etag == "opaque"
+
+
 def test_example_registers_its_backend() -> None:
     seen = []
     EXAMPLE.casman_register_backends(seen.append)
     assert [spec.name for spec in seen] == ["dirstore"]
     assert seen[0].options[0].env == "DIRSTORE_ROOT"
+
+
+def test_the_guide_names_everything_a_backend_may_declare_or_return() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for capability in dataclasses.fields(Capabilities):
+        assert f"`{capability.name}" in text or f"{capability.name}," in text, capability.name
+    storage_errors = [
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.StorageError)
+    ]
+    raised_by_backends = {
+        "BackendConfigError",
+        "BackendUnavailableError",
+        "ChecksumMismatchError",
+        "ObjectNotFoundError",
+        "ObjectTooLargeError",
+        "PreconditionFailedError",
+    }
+    assert raised_by_backends <= set(storage_errors)
+    for name in sorted(raised_by_backends):
+        assert f"`{name}`" in text, name
+    assert "`request_sent: bool`" in text
+    assert "`tidy(prefix) -> list[str]`" in text
+    assert "`capabilities` attribute" in text

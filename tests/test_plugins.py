@@ -25,17 +25,21 @@ from click.testing import CliRunner
 from casman.cli import cli
 from casman.config import Config, SyncSettings
 from casman.storage import (
+    Backend,
     BackendConfigError,
     BackendHandle,
     BackendOption,
     BackendSpec,
+    Capabilities,
     ObjectNotFoundError,
+    ObjectTooLargeError,
     StorageOp,
     UnknownBackendError,
     hookimpl,
 )
 from casman.storage import hookspecs as hookspecs_module
 from casman.storage.plugins import (
+    BUILTIN_PLUGIN_NAMES,
     backend_specs,
     describe_settings,
     get_backend_spec,
@@ -120,7 +124,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> Any:
 
 def test_builtin_plugins_are_registered() -> None:
     infos = infos_by_name()
-    for name in ("casman.storage.operations", "casman.storage.tracing"):
+    for name in BUILTIN_PLUGIN_NAMES:
         assert infos[name].builtin
         assert infos[name].distribution == "casman"
         assert infos[name].error is None
@@ -509,3 +513,82 @@ def test_tracing_is_silent_by_default(tmp_path: Path, capsys: pytest.CaptureFixt
     storage = open_storage(Config(database_dir=tmp_path), "memory", environ={})
     storage.put("quiet", b"1", {})
     assert capsys.readouterr().err == ""
+
+
+# -- built-ins are part of the host, and the host enforces what a backend declares ----------
+
+
+def test_a_missing_builtin_is_an_error_not_silence(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Renaming the quota module must break loudly instead of switching quota off."""
+    assert {"casman.storage.quota", "casman.storage.tracing"} <= set(BUILTIN_PLUGIN_NAMES)
+    original = sys.modules["casman.storage.quota"]
+    monkeypatch.setitem(sys.modules, "casman.storage.quota", None)  # import fails
+    reset_plugin_manager()
+    with pytest.raises(ImportError, match=r"casman\.storage\.quota"):
+        get_plugin_manager()
+    monkeypatch.setitem(sys.modules, "casman.storage.quota", original)
+    reset_plugin_manager()
+    assert infos_by_name()["casman.storage.quota"].builtin
+
+
+class _Counting:
+    """A backend that counts the puts it receives and declares a tiny size limit."""
+
+    capabilities = Capabilities(conditional_writes=True, max_single_put_bytes=4)
+
+    def __init__(self) -> None:
+        self.puts = 0
+
+    def put(self, key: str, body: bytes, **_: Any) -> Any:
+        self.puts += 1
+        return None
+
+    def get(self, key: str, *, max_bytes: int | None = None) -> Any:
+        raise ObjectNotFoundError(key)
+
+    def head(self, key: str) -> Any:
+        raise ObjectNotFoundError(key)
+
+    def list_page(self, prefix: str, token: str | None, max_keys: int) -> Any:
+        raise NotImplementedError
+
+    def delete(self, key: str) -> None:
+        return None
+
+
+def test_the_host_refuses_a_put_over_the_declared_limit_before_sending(tmp_path: Path) -> None:
+    counting = _Counting()
+    seen: list[str] = []
+
+    class Recorder:
+        @hookimpl(wrapper=True)
+        def casman_storage_op(
+            self, backend: BackendHandle, op: StorageOp
+        ) -> Generator[None, object, object]:
+            seen.append(op.kind)
+            return (yield)
+
+    spec = BackendSpec(name="counting", factory=lambda settings: counting, description="x")
+
+    class Provider:
+        @hookimpl
+        def casman_register_backends(self, register: Callable[[BackendSpec], None]) -> None:
+            register(spec)
+
+    pm = get_plugin_manager()
+    pm.register(Provider(), name="counting-provider")
+    pm.register(Recorder(), name="recorder")
+    try:
+        storage = open_storage(Config(database_dir=tmp_path), "counting", environ={})
+        # the instance's own capabilities replace the spec's (default 100 MB) in the handle
+        assert storage.handle.spec.capabilities.max_single_put_bytes == 4
+        with pytest.raises(ObjectTooLargeError, match="more than the 4 backend") as refused:
+            storage.put("k", b"12345", {})
+        assert refused.value.request_sent is False
+        assert counting.puts == 0 and seen == []  # refused before any wrapper or the backend
+        storage.put("k", b"1234", {})
+        assert counting.puts == 1 and seen == ["put"]
+    finally:
+        pm.unregister(name="recorder")
+        pm.unregister(name="counting-provider")
+    assert isinstance(counting, Backend)
