@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from casman.db.chains import Chain
@@ -41,15 +40,3 @@ def format_signal(polarization: str, info: dict[str, Any]) -> str:
         f"  {polarization}: {where}, board serial {board['serial_number']}, "
         f"feng_id {board['feng_id']}, packet index {info['packet_index']}"
     )
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(value: object) -> str:
-    """Text from outside casman (remote metadata, file content) made safe for a terminal.
-
-    Control characters (ESC sequences that could rewrite the screen, bidirectional
-    overrides, newlines that could fake a line of output) are shown as ``?``.
-    """
-    return _CONTROL.sub("?", str(value))

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from casman.cli.common import get_config, json_option, print_json
-from casman.cli.output import printable
+from casman.cli.text import printable
 from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
 from casman.errors import CasmanError
 

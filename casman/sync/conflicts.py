@@ -14,7 +14,6 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from casman.db.assembly import active_link_counts
 from casman.sync.state import SyncState
 
 CONNECTION = "connection"
@@ -33,6 +32,8 @@ def head_conflicts(versions: Iterable[object]) -> list[dict[str, str]]:
 def still_open(conn: sqlite3.Connection, conflict: Mapping[str, str]) -> bool:
     if conflict.get("kind") != CONNECTION:
         return True
+    from casman.db.assembly import active_link_counts  # only when a conflict exists
+
     outgoing, incoming = active_link_counts(conn, conflict.get("key", ""))
     return outgoing > 1 or incoming > 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -89,6 +88,8 @@ def site_name(config: Config) -> str:
 
 
 def host_name() -> str:
+    import socket
+
     return socket.gethostname() or "unknown"
 
 
