@@ -130,7 +130,7 @@ def test_restore_verifies_sha256_from_metadata(casman: Casman, remote: Path) -> 
         "backups/parts.db/../../x",
         "backups/other.db/20240101_000000_other.db",
         "backups/parts.db/20241308_000000_parts.db",
-        "parts.db",
+        "parts.dbx",
         "/backups/parts.db/20240101_000000_parts.db",
     ],
 )

@@ -66,6 +66,9 @@ class SyncState:
 
     def record_conflicts(self, backend: str, db_name: str, conflicts: list[dict[str, str]]) -> None:
         """The conflicts the store's versions carry, as of the last sync (for offline views)."""
+        current = self._read().get("conflicts")
+        if isinstance(current, dict) and current.get(backend, {}).get(db_name, []) == conflicts:
+            return  # unchanged: a no-op sync writes nothing
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             data = self._read()

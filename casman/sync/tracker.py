@@ -127,6 +127,11 @@ class ScanTracker:
 
     def backed_up(self, db_name: str, serial: int, now: datetime) -> None:
         """The changes up to ``serial`` are off-site (an upload succeeded)."""
+        known = self.read().of(db_name)
+        if serial <= known.backed_up_serial and (
+            known.first_unsynced_at is None or known.backed_up_serial < known.serial
+        ):
+            return  # nothing new is off-site: a no-op sync writes nothing
 
         def change(tracks: Tracks) -> None:
             track = tracks.of(db_name)
