@@ -21,8 +21,13 @@ own SDK is its tests' business.
 
 from casman.testing.backends import (
     backend_spec,
+    describe_settings,
+    get_backend_spec,
+    get_plugin_manager,
     make_backend,
+    mask_url_credentials,
     open_backend,
+    resolve_options,
     resolved_options,
     storage_for,
 )
@@ -36,8 +41,13 @@ __all__ = [
     "CliResult",
     "backend_spec",
     "casman_runner",
+    "describe_settings",
+    "get_backend_spec",
+    "get_plugin_manager",
     "make_backend",
+    "mask_url_credentials",
     "open_backend",
+    "resolve_options",
     "resolved_options",
     "storage_for",
     "temp_database_dir",

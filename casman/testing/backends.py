@@ -98,3 +98,38 @@ def storage_for(
         name=spec.name, spec=spec, impl=backend, settings=dict(settings or {}), state_dir=state_dir
     )
     return Storage(handle, get_plugin_manager().hook, purpose="test")
+
+
+def get_backend_spec(name: str) -> BackendSpec:
+    """Alias of :func:`backend_spec` under the host's own name."""
+    return backend_spec(name)
+
+
+def resolve_options(
+    spec: BackendSpec, section: Mapping[str, Any], environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """Each option of ``spec`` resolved as casman does (environment > section > default)."""
+    from casman.storage import plugins
+
+    return plugins.resolve_options(spec, section, environ)
+
+
+def describe_settings(spec: BackendSpec, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings as casman prints them (``sync status``): secrets and URL passwords masked."""
+    from casman.storage import plugins
+
+    return plugins.describe_settings(spec, settings)
+
+
+def mask_url_credentials(text: str) -> str:
+    """``text`` with the password of any URL in it masked, as casman shows URLs."""
+    from casman.storage import plugins
+
+    return plugins.mask_url_credentials(text)
+
+
+def get_plugin_manager() -> Any:
+    """The process-wide plugin manager (to register a throwaway plugin in a test)."""
+    from casman.storage import plugins
+
+    return plugins.get_plugin_manager()

@@ -13,7 +13,6 @@ from casman_s3 import S3Backend
 from casman_s3.settings import Network, mask_url
 from casman_s3.testing import blackhole, closed_port
 
-from casman.cli.quota_view import format_usage
 from casman.storage import (
     BackendConfigError,
     BackendHandle,
@@ -23,13 +22,13 @@ from casman.storage import (
     content_md5,
     quota,
 )
-from casman.storage.plugins import (
+from casman.testing import (
+    BackendConformance,
     describe_settings,
     get_backend_spec,
     get_plugin_manager,
     resolve_options,
 )
-from casman.testing import BackendConformance
 from casman.testing.moto import FAKE_CREDENTIALS
 
 SECRET = "r2-secret-that-must-never-be-printed-0123456789"
@@ -129,7 +128,7 @@ def test_quota_counts_real_requests_with_the_free_tier_by_default(
     used = quota.usage(handle)
     assert (used.class_a, used.class_b, used.storage_bytes) == (3, 1, 3)
     assert used.limits == {"storage_gb": 10, "class_a": 1_000_000, "class_b": 10_000_000}
-    assert format_usage(used)[0] == "R2 Free Tier Quota Usage:"
+    assert used.label == "R2 Free Tier"
     assert (tmp_path / ".r2_quota_tracker.json").exists()
 
 

@@ -29,7 +29,7 @@ def test_list_reports_storage_class(moto_server: str, s3_bucket: str) -> None:
 
 
 def test_factory_reads_the_resolved_options(moto_server: str, s3_bucket: str) -> None:
-    from casman.storage.plugins import get_backend_spec, resolve_options
+    from casman.testing import get_backend_spec, resolve_options
 
     spec = get_backend_spec("s3")
     environ = {"CASMAN_S3_BUCKET": s3_bucket, "CASMAN_S3_ENDPOINT": moto_server}

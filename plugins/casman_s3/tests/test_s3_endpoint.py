@@ -18,7 +18,7 @@ from casman_s3.settings import mask_url, without_userinfo
 from casman_s3.testing import closed_port
 
 from casman.storage import BackendConfigError, BackendUnavailableError, StorageError
-from casman.storage.plugins import (
+from casman.testing import (
     describe_settings,
     get_backend_spec,
     mask_url_credentials,

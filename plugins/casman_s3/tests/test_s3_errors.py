@@ -20,7 +20,7 @@ from casman.storage import (
     StorageError,
     content_md5,
 )
-from casman.storage.plugins import get_backend_spec, resolve_options
+from casman.testing import get_backend_spec, resolve_options
 from casman.testing.moto import free_port
 
 SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
