@@ -557,5 +557,7 @@ def maintain_(ctx: click.Context, deep: bool, dry_run: bool, as_json: bool) -> N
             )
         for key in report.deleted:
             click.echo(f"  retention: deleted {key}")
+        for item in report.tidied:
+            click.echo(f"  tidied: {printable(item)}")
     if report.problems:
         raise CasmanError(f"{len(report.problems)} backup(s) failed verification (see above)")
