@@ -12,7 +12,7 @@ The API is imported on first use, so ``import casman`` stays as cheap as the CLI
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Not ``typing.TYPE_CHECKING``: importing typing alone would triple this module's import
 # time. Type checkers treat any name TYPE_CHECKING as true.

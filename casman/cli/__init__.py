@@ -92,7 +92,14 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup)
-@click.version_option(__version__, prog_name="casman")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show casman's version and the installed plugins, then exit.",
+)
 @click.option(
     "--config",
     "config_path",
@@ -136,6 +143,18 @@ def cli(
         logger = logging.getLogger("casman")
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
+
+
+def _print_version(ctx: click.Context) -> None:
+    """casman's version and each plugin distribution (read from metadata, not imported)."""
+    from importlib.metadata import entry_points
+
+    click.echo(f"casman {__version__}")
+    for entry in sorted(entry_points(group="casman"), key=lambda e: e.name):
+        dist = getattr(entry, "dist", None)
+        where = f"{dist.name} {dist.version}" if dist is not None else "unknown distribution"
+        click.echo(f"  plugin {entry.name}: {where}")
+    ctx.exit()
 
 
 def _after_change(database_dir: Path, change: Change) -> None:

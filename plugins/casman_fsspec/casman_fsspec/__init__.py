@@ -5,4 +5,4 @@ The plugin module (:mod:`casman_fsspec.plugin`) is what the ``casman`` entry poi
 fsspec and the protocol's own package are imported only when a command opens the store.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

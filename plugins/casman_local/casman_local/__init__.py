@@ -4,4 +4,4 @@ The plugin module (:mod:`casman_local.plugin`) is what the ``casman`` entry poin
 backend itself is imported only when a command opens the store. It uses nothing but ``os``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
