@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_auto
 import bench_core
 import bench_s3
 import bench_scale
@@ -33,6 +34,7 @@ def results(quick: bool) -> list[str]:
         bench_core.run(bench_core.QUICK if quick else bench_core.FULL),
         bench_sync.run(bench_sync.QUICK if quick else bench_sync.FULL),
         bench_s3.run(bench_s3.QUICK if quick else bench_s3.FULL),
+        bench_auto.run(bench_auto.QUICK if quick else bench_auto.SCANS),
     ]
     lines = [
         "## Results" + (" (--quick: too few runs to quote)" if quick else ""),

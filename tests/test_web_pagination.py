@@ -241,3 +241,39 @@ def test_snap_page_from_the_index_is_the_walk_from_each_port(
     finally:
         conn.close()
     assert get_json(client, "/api/snap") == walked
+
+
+def test_the_refresher_rebuilds_after_a_change_before_any_request(tmp_path: Path) -> None:
+    """With the refresher running, a page after a scan finds the index already built."""
+    import time
+
+    from casman.db.assembly import connect
+    from casman.db.connection import open_databases
+    from casman.db.parts import add_parts
+    from casman.domain.connections import parse_part
+    from casman.domain.parts import PartType
+    from casman.web.chain_cache import ChainIndexCache
+
+    writer = open_databases(tmp_path)
+    add_parts(writer, PartType.ANTENNA, 2, "P1")
+    add_parts(writer, PartType.LNA, 2, "P1")
+    cache = ChainIndexCache(tmp_path)
+    stop = cache.start_refresher(interval=0.05)
+    try:
+        deadline = time.monotonic() + 5
+        while cache.builds < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        connect(writer, parse_part("ANT00001P1"), parse_part("LNA00001P1"))
+        before = cache.builds
+        while cache.builds == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert cache.builds == before + 1  # rebuilt by the refresher, no request made
+        reader = open_databases(tmp_path)
+        try:
+            assert len(cache.get(reader)) == 1
+            assert cache.builds == before + 1  # the request found it warm
+        finally:
+            reader.close()
+    finally:
+        stop.set()
+        writer.close()

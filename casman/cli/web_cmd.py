@@ -96,4 +96,7 @@ def web(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
     )
     click.echo(f"casman web: http://{host}:{port}/ (database {config.database_dir}); Ctrl-C stops")
     click.echo(f"answers to host names: {names} (add more with --allow-host NAME)")
+    # the whole-array index is rebuilt in the background right after each change, so the
+    # first page after a scan answers as fast as any other
+    app.extensions["casman_chain_index"].start_refresher()
     app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)

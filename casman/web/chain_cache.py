@@ -87,6 +87,32 @@ class ChainIndexCache:
                 self.builds += 1
             return self._index
 
+    def refresh(self) -> None:
+        """Rebuild now if the databases changed (the refresher's work, off the request path)."""
+        try:
+            conn = open_read_only(self._directory)
+        except DatabaseFileError:
+            return
+        try:
+            self.get(conn)
+        except (DatabaseFileError, sqlite3.Error):
+            pass  # the next request reports it
+        finally:
+            conn.close()
+
+    def start_refresher(self, interval: float = 0.5) -> threading.Event:
+        """Keep the index warm: a daemon thread rebuilds it shortly after every change, so
+        the first page after a scan does not pay for the rebuild. Set the returned event to
+        stop it."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                self.refresh()
+
+        threading.Thread(target=loop, name="casman-chain-index", daemon=True).start()
+        return stop
+
     def close_watcher(self) -> None:
         if self._watcher is not None:
             self._watcher.close()
