@@ -254,6 +254,16 @@ class LocalBackend:
             request_sent=False,
         )
 
+    def _check_root(self) -> None:
+        """A store path that exists but is not a folder (an unmounted NAS left a file, a
+        typo) is unavailable, not an empty store: reads must say so, not find nothing."""
+        if os.path.exists(self.root) and not os.path.isdir(self.root):
+            raise BackendUnavailableError(
+                f"local backend store {self.root} is not a directory; check CASMAN_LOCAL_PATH "
+                "(is the disk mounted?)",
+                request_sent=False,
+            )
+
     @staticmethod
     def _unavailable(action: str, path: str, error: OSError) -> BackendUnavailableError:
         reason = error.strerror or type(error).__name__
@@ -313,6 +323,7 @@ class LocalBackend:
             try:
                 stream = open(path, "rb")  # noqa: SIM115 - closed below, on every path
             except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                self._check_root()
                 return self._read_legacy(key, path, want_body=want_body, max_bytes=max_bytes)
             except OSError as error:
                 raise self._unavailable("read", path, error) from None
@@ -525,6 +536,7 @@ class LocalBackend:
         return self._read(key, want_body=False)[1]
 
     def list_page(self, prefix: str, token: str | None, max_keys: int) -> ListPage:
+        self._check_root()
         keys = sorted(
             key
             for key in set(self._keys_under(prefix))
