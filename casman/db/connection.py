@@ -130,12 +130,8 @@ def _first_unreadable(*paths: Path) -> Path:
     return paths[0].parent
 
 
-def ensure_schema(conn: sqlite3.Connection, schema: str, db_name: str, path: Path) -> None:
-    """Create missing tables and indexes and record the schema version.
-
-    Tables that already exist are left exactly as they are (an older casman's file keeps
-    its data); only what is missing is added.
-    """
+def schema_state(conn: sqlite3.Connection, schema: str, path: Path) -> tuple[int, set[str]]:
+    """The schema version and tables of ``schema``; refuses a newer casman's file."""
     try:
         version = conn.execute(f"PRAGMA {schema}.user_version").fetchone()[0]
         existing = {
@@ -149,6 +145,16 @@ def ensure_schema(conn: sqlite3.Connection, schema: str, db_name: str, path: Pat
             f"{path} has schema version {version}, newer than this casman understands "
             f"({SCHEMA_VERSION}); upgrade casman"
         )
+    return version, existing
+
+
+def ensure_schema(conn: sqlite3.Connection, schema: str, db_name: str, path: Path) -> None:
+    """Create missing tables and indexes and record the schema version.
+
+    Tables that already exist are left exactly as they are (an older casman's file keeps
+    its data); only what is missing is added.
+    """
+    version, existing = schema_state(conn, schema, path)
     missing = [name for name in TABLES[db_name] if name not in existing]
     if version == SCHEMA_VERSION and not missing:
         return

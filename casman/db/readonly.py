@@ -25,8 +25,13 @@ import os
 import sqlite3
 from pathlib import Path
 
-from casman.db.connection import ASSEMBLY_SCHEMA, BUSY_TIMEOUT_MS, DatabaseFileError
-from casman.db.schema import ASSEMBLY_DB, PARTS_DB, REQUIRED_TABLES, SCHEMA_VERSION, TABLES
+from casman.db.connection import (
+    ASSEMBLY_SCHEMA,
+    BUSY_TIMEOUT_MS,
+    DatabaseFileError,
+    schema_state,
+)
+from casman.db.schema import ASSEMBLY_DB, PARTS_DB, REQUIRED_TABLES, TABLES
 
 __all__ = ["open_read_only"]
 
@@ -88,19 +93,7 @@ def _check_files(directory: Path) -> tuple[Path, Path]:
 
 def _check_schema(conn: sqlite3.Connection, schema: str, db_name: str, path: Path) -> set[str]:
     """The tables ``schema`` holds, after checking the file is a casman database we can read."""
-    try:
-        version = conn.execute(f"PRAGMA {schema}.user_version").fetchone()[0]
-        tables = {
-            row[0]
-            for row in conn.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type='table'")
-        }
-    except sqlite3.DatabaseError as error:
-        raise _unreadable(path, error) from None
-    if version > SCHEMA_VERSION:
-        raise DatabaseFileError(
-            f"{path} has schema version {version}, newer than this casman understands "
-            f"({SCHEMA_VERSION}); upgrade casman"
-        )
+    _, tables = schema_state(conn, schema, path)
     missing = sorted(REQUIRED_TABLES[db_name] - tables)
     if missing:
         raise DatabaseFileError(
