@@ -38,11 +38,12 @@ from casman.sync.context import SyncContext, site_name
 from casman.sync.head import Head, Version, load_head, read_head, write_head
 from casman.sync.install import (
     DatabaseChangedError,
+    FileState,
     Guard,
     install,
     safety_copy,
 )
-from casman.sync.local_cache import CachedState, cached, file_stat, remember
+from casman.sync.local_cache import CachedState, cached, remember
 from casman.sync.restore import STAMP_FORMAT, download_verified, restore
 from casman.sync.snapshot import Snapshot, SnapshotError, snapshot_in_memory
 from casman.sync.state import SyncedVersion
@@ -83,6 +84,7 @@ class LocalState:
     fingerprint: str | None = None
     records: int = 0
     snapshot: Snapshot | None = None
+    before: FileState | None = None  # the files' stat when this state was read
 
 
 def local_state(context: SyncContext, db_name: str, *, fresh: bool = False) -> LocalState:
@@ -94,11 +96,12 @@ def local_state(context: SyncContext, db_name: str, *, fresh: bool = False) -> L
     path: Path = context.db_path(db_name)
     if not path.exists():
         return LocalState(exists=False)
-    stat = file_stat(path)
+    before = FileState.of(path)
+    stat = list(before.stat)
     if not fresh:
         known = cached(context.database_dir, db_name, stat)
         if known is not None:
-            return LocalState(True, known.sha256, known.fingerprint, known.records)
+            return LocalState(True, known.sha256, known.fingerprint, known.records, None, before)
     try:
         snapshot = snapshot_in_memory(path)
     except SnapshotError:
@@ -108,7 +111,9 @@ def local_state(context: SyncContext, db_name: str, *, fresh: bool = False) -> L
         db_name,
         CachedState(stat, snapshot.sha256, snapshot.fingerprint, snapshot.records),
     )
-    return LocalState(True, snapshot.sha256, snapshot.fingerprint, snapshot.records, snapshot)
+    return LocalState(
+        True, snapshot.sha256, snapshot.fingerprint, snapshot.records, snapshot, before
+    )
 
 
 def with_snapshot(context: SyncContext, db_name: str, local: LocalState) -> LocalState:
@@ -276,13 +281,21 @@ def _delete_quietly(context: SyncContext, key: str) -> None:
         log.warning("could not delete %s: %s", key, error)
 
 
-def _unchanged_guard(db_name: str, fingerprint: str | None) -> Guard | None:
-    """Refuse to install if anything was committed locally since ``fingerprint`` was read."""
-    if fingerprint is None:
+def _unchanged_guard(context: SyncContext, db_name: str, local: LocalState) -> Guard | None:
+    """Refuse to install if anything was committed locally since ``local`` was read.
+
+    The files' stat answers at no cost when nothing was written; otherwise the rows are
+    compared with the fingerprint ``local`` had.
+    """
+    if local.fingerprint is None:
         return None
+    expected = local.fingerprint
+    path = context.db_path(db_name)
 
     def guard(conn: sqlite3.Connection) -> None:
-        if content_fingerprint(conn, db_name) != fingerprint:
+        if local.before is not None and local.before.unchanged(path):
+            return
+        if content_fingerprint(conn, db_name) != expected:
             raise DatabaseChangedError(
                 f"{db_name} changed locally during the sync (a scan was recorded); "
                 "going round again"
@@ -317,7 +330,7 @@ def _fast_forward(
         context,
         remote.key,
         remote_backup=False,
-        guard=_unchanged_guard(db_name, local.fingerprint),
+        guard=_unchanged_guard(context, db_name, local),
     )
     _record(context, db_name, remote, remote.fingerprint or local.fingerprint)
     return SyncResult(
@@ -373,7 +386,7 @@ def _merge(
         kept = safety_copy(
             context.database_dir, db_name, stamp, "before-merge", context.safety_copies
         )
-        guard = _unchanged_guard(db_name, local.fingerprint)
+        guard = _unchanged_guard(context, db_name, local)
         install(merged_path, context.database_dir, db_name, guard)
         merged = snapshot_in_memory(context.db_path(db_name))
         taken = {v.key for v in head.versions}

@@ -17,19 +17,23 @@ import logging
 import re
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from casman.db.connection import BUSY_TIMEOUT_MS, open_databases
 from casman.db.fingerprint import content_fingerprint
-from casman.db.schema import TABLES
+from casman.db.schema import DATABASE_NAMES, TABLES
 from casman.db.schema_check import column_names, open_private_read_only, private_uri
 from casman.errors import CasmanError
 from casman.fileio import fsync_directory, fsync_file
+from casman.sync.local_cache import file_stat
 from casman.sync.snapshot import SnapshotError, take_snapshot
 
 SAFETY_DIR = "safety"
+SETTLED_NS = 50_000_000
+"""Files last written this long before a stat is taken cannot hide a later write."""
 SIDECARS = ("-wal", "-shm", "-journal")
 DEFAULT_SAFETY_COPIES = 5
 _STAMPED = re.compile(r"^(?P<db>.+?)\.(?P<stamp>\d{8}_\d{6})\.")
@@ -46,10 +50,33 @@ Guard = Callable[[sqlite3.Connection], None]
 
 @dataclass(frozen=True)
 class SafetyCopy:
-    """A kept copy of a database; ``fingerprint`` is None for a raw copy of a damaged file."""
+    """A kept copy of a database and the live files' stat just before it was taken.
+
+    ``readable`` is False for a raw copy of a damaged file (no guard is possible then).
+    """
 
     path: Path
-    fingerprint: str | None
+    readable: bool
+    before: FileState
+
+
+@dataclass(frozen=True)
+class FileState:
+    """The live database's and WAL's (size, mtime, inode) at ``at_ns`` (nanoseconds)."""
+
+    stat: tuple[int, ...]
+    at_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> FileState:
+        return cls(tuple(file_stat(path)), time.time_ns())
+
+    def unchanged(self, path: Path) -> bool:
+        """True only when provably nothing was committed since: same stat, and the files
+        were last written well before the stat was taken (a write within the clock's
+        granularity after it could otherwise keep the same mtime)."""
+        settled = max(self.stat[1], self.stat[4]) < self.at_ns - SETTLED_NS
+        return settled and tuple(file_stat(path)) == self.stat
 
 
 def safety_copy(
@@ -75,10 +102,12 @@ def safety_copy(
     while target.exists():
         counter += 1
         target = folder / f"{db_name}.{stamp}.{reason}.{counter}"
-    fingerprint: str | None = None
+    before = FileState.of(current)
+    readable = True
     try:
-        fingerprint = take_snapshot(current, target).fingerprint
+        take_snapshot(current, target, fingerprint=False)
     except SnapshotError:
+        readable = False
         if target.exists():
             target.unlink()
         shutil.copy2(current, target)
@@ -88,21 +117,24 @@ def safety_copy(
                 shutil.copy2(sidecar, target.with_name(target.name + suffix))
         fsync_file(target)
     prune_safety_copies(database_dir, db_name, keep)
-    return SafetyCopy(target, fingerprint)
+    return SafetyCopy(target, readable, before)
 
 
-def unchanged_since(copy: SafetyCopy | None, db_name: str) -> Guard | None:
+def unchanged_since(copy: SafetyCopy | None, live: Path, db_name: str) -> Guard | None:
     """A guard refusing to install when the live rows differ from the safety copy's.
 
     Between the safety copy and the install another process may commit (a scan): replacing
-    the database then would lose that scan, which no copy holds.
+    the database then would lose that scan, which no copy holds. The files' stat answers at
+    no cost when nothing was written; otherwise the rows are compared (a checkpoint alone
+    changes the files but not the rows).
     """
-    if copy is None or copy.fingerprint is None:
+    if copy is None or not copy.readable:
         return None
-    expected = copy.fingerprint
 
     def guard(conn: sqlite3.Connection) -> None:
-        if content_fingerprint(conn, db_name) != expected:
+        if copy.before.unchanged(live):
+            return
+        if content_fingerprint(conn, db_name) != file_fingerprint(copy.path, db_name):
             raise DatabaseChangedError(
                 f"{db_name} changed while it was being replaced (another casman process "
                 "wrote to it); nothing was replaced, run the command again"
@@ -204,7 +236,8 @@ def copy_into_live(
     runs once the write lock is held (nobody else can commit any more) and may raise to
     abort, e.g. when the local database changed since the caller decided to replace it.
     """
-    open_databases(database_dir).close()  # the live pair exists with casman's schema
+    if not all((database_dir / name).is_file() for name in DATABASE_NAMES):
+        open_databases(database_dir).close()  # create the live pair with casman's schema
     live = database_dir / db_name
     conn = sqlite3.connect(
         live.resolve().as_uri(), uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None

@@ -21,7 +21,7 @@ from casman.fileio import write_file
 from casman.storage.errors import ObjectTooLargeError
 from casman.sync.backup import backup_database
 from casman.sync.backup_keys import BackupKey, parse_backup_key
-from casman.sync.catalog import META_SHA256
+from casman.sync.catalog import META_FINGERPRINT, META_SHA256
 from casman.sync.context import SyncContext
 from casman.sync.install import (
     Guard,
@@ -81,7 +81,10 @@ def download_verified(context: SyncContext, backup: BackupKey, temp: Path) -> Ve
         records = check_candidate(temp, backup.db_name)
     except CasmanError as error:
         raise RestoreRefusedError(f"{backup.key} refused: {error}") from None
-    return VerifiedDownload(actual, records, file_fingerprint(temp, backup.db_name))
+    # the SHA-256 proved these are the bytes uploaded with this metadata: its fingerprint
+    # is the uploader's; only old backups without one are read row by row
+    fingerprint = info.metadata.get(META_FINGERPRINT) or file_fingerprint(temp, backup.db_name)
+    return VerifiedDownload(actual, records, fingerprint)
 
 
 def restore(
@@ -126,7 +129,12 @@ def restore(
             remote_copy = made.key or made.unchanged_since
         kept = safety_copy(context.database_dir, db_name, stamp, "before-restore", keep)
         local_copy = kept.path if kept else None
-        install(temp, context.database_dir, db_name, both(unchanged_since(kept, db_name), guard))
+        install(
+            temp,
+            context.database_dir,
+            db_name,
+            both(unchanged_since(kept, current, db_name), guard),
+        )
     context.state.record(
         context.backend,
         db_name,

@@ -66,7 +66,7 @@ def _read_only(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
 
 
-def _copy(source: Path, destination: Path) -> tuple[int, str]:
+def _copy(source: Path, destination: Path, fingerprint: bool = True) -> tuple[int, str]:
     """The backup API from ``source`` into a new file; its record count and fingerprint.
 
     The copy is marked as a rollback-journal file (``journal_mode = DELETE``), so it opens
@@ -90,12 +90,16 @@ def _copy(source: Path, destination: Path) -> tuple[int, str]:
         raise SnapshotError(f"cannot read {source}: {error}") from None
 
 
-def take_snapshot(source: Path, destination: Path) -> Snapshot:
-    """Copy ``source`` consistently into ``destination`` (a fresh file, fsynced)."""
-    records, fingerprint = _copy(source, destination)
+def take_snapshot(source: Path, destination: Path, *, fingerprint: bool = True) -> Snapshot:
+    """Copy ``source`` consistently into ``destination`` (a fresh file, fsynced).
+
+    Without ``fingerprint`` the snapshot's ``fingerprint`` is "" (computed later from the
+    file if ever needed: it reads every row).
+    """
+    records, content = _copy(source, destination, fingerprint)
     fsync_file(destination)
     size = destination.stat().st_size
-    return Snapshot(destination, sha256_of(destination), size, records, fingerprint)
+    return Snapshot(destination, sha256_of(destination), size, records, content)
 
 
 def snapshot_in_memory(source: Path) -> Snapshot:
