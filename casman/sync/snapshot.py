@@ -81,7 +81,10 @@ def _copy(source: Path, destination: Path, fingerprint: bool = True) -> tuple[in
             try:
                 reader.backup(writer)
                 writer.execute("PRAGMA journal_mode = DELETE")
-                return count_records(writer, source.name), content_fingerprint(writer, source.name)
+                records = count_records(writer, source.name)
+                if not fingerprint:
+                    return records, ""
+                return records, content_fingerprint(writer, source.name)
             finally:
                 writer.close()
         finally:
