@@ -223,16 +223,6 @@ def backup(
             click.echo(f"• {result.db_name} ({result.relation}): {result.note}")
         for key in result.deleted:
             click.echo(f"  retention: deleted {key}")
-        _report_unverified(result.unverified)
-
-
-def _report_unverified(unverified: dict[str, list[str]]) -> None:
-    for key, problems in unverified.items():
-        click.echo(
-            f"⚠ {printable(key)} is not a verified backup ({printable('; '.join(problems))}); "
-            "left in place and not counted",
-            err=True,
-        )
 
 
 @sync.command("list")

@@ -22,7 +22,6 @@ class BackupResult:
     merged: bool = False
     conflicts: int = 0
     deleted: list[str] = field(default_factory=list)
-    unverified: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -59,19 +59,3 @@ def metadata_problems(entry_key: BackupKey, info: ObjectInfo) -> list[str]:
     if meta.get(META_SIZE) != str(info.size):
         problems.append(f"metadata size {meta.get(META_SIZE)} ≠ object size {info.size}")
     return problems
-
-
-def describe(entry_key: BackupKey, info: ObjectInfo) -> dict[str, object]:
-    meta = info.metadata
-    return {
-        "key": entry_key.key,
-        "database": meta.get(META_DATABASE, entry_key.db_name),
-        "timestamp": meta.get(META_TIMESTAMP) or entry_key.taken_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "size": info.size,
-        "records": int(meta[META_RECORDS]) if meta.get(META_RECORDS, "").isdigit() else None,
-        "operation": meta.get(META_OPERATION),
-        "sha256": meta.get(META_SHA256),
-        "casman_version": meta.get(META_VERSION),
-        "host": meta.get(META_HOST),
-        "storage_class": info.storage_class,
-    }

@@ -14,7 +14,7 @@ from casman.config import Config
 from casman.domain.timestamps import utc_now
 from casman.fileio import held_lock, remove_orphan_temp_files, temp_path_beside
 from casman.storage.operations import Storage
-from casman.sync.install import DEFAULT_SAFETY_COPIES, SIDECARS
+from casman.sync.install import SIDECARS
 from casman.sync.snapshot import remove_quietly
 from casman.sync.state import SyncState
 
@@ -51,7 +51,7 @@ class SyncContext:
     @property
     def safety_copies(self) -> int:
         """How many local safety copies of each database are kept."""
-        return int(getattr(self.config.sync, "safety_copies", DEFAULT_SAFETY_COPIES))
+        return self.config.sync.safety_copies
 
     @contextmanager
     def temp_file(self, db_name: str, suffix: str) -> Iterator[Path]:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from casman.config import SyncSettings
 from casman.db.connection import BUSY_TIMEOUT_MS, open_databases
 from casman.db.fingerprint import content_fingerprint
 from casman.db.schema import DATABASE_NAMES, TABLES
@@ -35,7 +36,7 @@ SAFETY_DIR = "safety"
 SETTLED_NS = 50_000_000
 """Files last written this long before a stat is taken cannot hide a later write."""
 SIDECARS = ("-wal", "-shm", "-journal")
-DEFAULT_SAFETY_COPIES = 5
+DEFAULT_SAFETY_COPIES = SyncSettings.safety_copies  # one default, in the settings
 _STAMPED = re.compile(r"^(?P<db>.+?)\.(?P<stamp>\d{8}_\d{6})\.")
 log = logging.getLogger("casman.sync")
 

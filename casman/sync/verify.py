@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from casman.errors import CasmanError
 from casman.storage.backend import ObjectInfo
 from casman.storage.errors import ObjectNotFoundError, ObjectTooLargeError
 from casman.sync.catalog import (
-    META_FINGERPRINT,
     META_SHA256,
     BackupEntry,
     metadata_problems,
 )
 from casman.sync.context import SyncContext
-from casman.sync.state import SyncedVersion
 
 MAX_BACKUP_BYTES = 1024**3
 """Largest backup casman downloads (the databases are a few MB at full build-out, tens of MB
@@ -39,33 +37,6 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-    def version(self) -> SyncedVersion:
-        """The stored version this backup is (for comparisons with the sync state)."""
-        assert self.info is not None
-        meta = self.info.metadata
-        return SyncedVersion(
-            sha256=meta.get(META_SHA256, ""),
-            key=self.entry.name,
-            synced_at="",
-            operation="",
-            fingerprint=meta.get(META_FINGERPRINT) or None,
-        )
-
-
-@dataclass
-class VerifiedListing:
-    """Verdicts of the entries looked at, newest first."""
-
-    verdicts: list[Verdict] = field(default_factory=list)
-
-    @property
-    def good(self) -> list[Verdict]:
-        return [verdict for verdict in self.verdicts if verdict.ok]
-
-    @property
-    def bad(self) -> list[Verdict]:
-        return [verdict for verdict in self.verdicts if not verdict.ok]
 
 
 def verify(context: SyncContext, entry: BackupEntry, *, deep: bool = False) -> Verdict:
@@ -97,19 +68,3 @@ def verdicts(
     """Verify entries lazily, in the order given (stop iterating to stop sending)."""
     for entry in entries:
         yield verify(context, entry, deep=deep)
-
-
-def newest_verified(context: SyncContext, entries: list[BackupEntry]) -> Verdict | None:
-    """The newest backup that verifies (entries are newest first); junk is skipped."""
-    for entry in entries:
-        known = context.state.get(context.backend, entry.key.db_name)
-        if known is not None and known.key == entry.name and known.sha256:
-            # verified when it was synced: its metadata is in the state, no request needed
-            meta = {META_SHA256: known.sha256}
-            if known.fingerprint:
-                meta[META_FINGERPRINT] = known.fingerprint
-            return Verdict(entry, ObjectInfo(entry.name, entry.info.size, "", metadata=meta))
-        verdict = verify(context, entry)
-        if verdict.ok:
-            return verdict
-    return None
