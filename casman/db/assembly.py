@@ -1,7 +1,7 @@
 """The ``assembly`` table: an append-only log of connect and disconnect events.
 
 Nothing is updated or deleted. The state of a pair is its latest event ordered by
-``(scan_time, id)``; the current links are derived from the log, never stored: either all
+``id``; the current links are derived from the log, never stored: either all
 of them at once (:func:`active_links`, one scan) or just those around the parts asked about
 (:class:`LinkReader`, through the indexes), and both apply the same rule.
 """
@@ -72,7 +72,7 @@ class ActiveLinks:
 
 
 def links_from_events(events: Iterable[tuple[str, str, str]]) -> ActiveLinks:
-    """Fold ``(source, target, status)`` events, already in (scan_time, id) order."""
+    """Fold ``(source, target, status)`` events, already in id order."""
     state: dict[tuple[str, str], str] = {}
     for source, target, status in events:
         state[(source, target)] = status
@@ -98,31 +98,25 @@ def active_links(conn: sqlite3.Connection) -> ActiveLinks:
     cursor.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row here
     rows = cursor.execute(
         "SELECT part_number, connected_to, connection_status FROM asm.assembly"
-        " ORDER BY scan_time, id"
+        " ORDER BY id"
     )
     return links_from_events(rows)
 
 
-EventKey = tuple[int, str | bytes, int]
-"""``(scan_time, id)`` as a Python sort key that orders like SQLite's ``ORDER BY``."""
+EventKey = int
+"""An event's place in the log: its id. The fold numbers the log in stamp order (hybrid
+logical clocks), so a later id is a causally later event, whatever ``scan_time`` says."""
 Pair = tuple[str | None, str | None]
 
 
 def event_key(scan_time: object, event_id: int) -> EventKey:
-    """SQLite orders NULL before TEXT before BLOB, each kind by value (BINARY collation).
-
-    The ``assembly`` columns have TEXT affinity, so those are the only kinds a
-    ``scan_time`` can hold; code points order like the UTF-8 bytes SQLite compares.
-    """
-    if scan_time is None:
-        return (0, "", event_id)
-    if isinstance(scan_time, bytes):
-        return (2, scan_time, event_id)
-    return (1, str(scan_time), event_id)
+    """The order of events is their id; ``scan_time`` is what a technician's clock said."""
+    del scan_time
+    return event_id
 
 
 class PairState(NamedTuple):
-    """A (source, target) pair whose newest event by ``(scan_time, id)`` is ``connected``.
+    """A (source, target) pair whose newest event by ``id`` is ``connected``.
 
     ``first_time``/``first_id`` are its oldest event: the order in which
     :func:`links_from_events` meets the pair, which decides which of two clashing pairs
@@ -147,11 +141,11 @@ _SIDE_SQL = {
     # one part's events from it ("out", idx_assembly_part) or to it ("in", idx_assembly_target)
     "out": (
         "SELECT part_number, connected_to, connection_status, scan_time, id FROM asm.assembly"
-        " WHERE part_number IS ? ORDER BY scan_time, id"
+        " WHERE part_number IS ? ORDER BY id"
     ),
     "in": (
         "SELECT part_number, connected_to, connection_status, scan_time, id FROM asm.assembly"
-        " WHERE connected_to IS ? ORDER BY scan_time, id"
+        " WHERE connected_to IS ? ORDER BY id"
     ),
 }
 _SIDE_MANY_SQL = {
@@ -160,12 +154,12 @@ _SIDE_MANY_SQL = {
     "out": (
         "SELECT a.part_number, a.connected_to, a.connection_status, a.scan_time, a.id"
         " FROM json_each(?) AS wanted CROSS JOIN asm.assembly AS a"
-        " ON a.part_number = wanted.value ORDER BY a.scan_time, a.id"
+        " ON a.part_number = wanted.value ORDER BY a.id"
     ),
     "in": (
         "SELECT a.part_number, a.connected_to, a.connection_status, a.scan_time, a.id"
         " FROM json_each(?) AS wanted CROSS JOIN asm.assembly AS a"
-        " ON a.connected_to = wanted.value ORDER BY a.scan_time, a.id"
+        " ON a.connected_to = wanted.value ORDER BY a.id"
     ),
 }
 
@@ -180,7 +174,7 @@ class LinkReader:
 
     Why it is exact. Every event of a pair (S, T) has ``part_number = S`` and
     ``connected_to = T``, so reading one part's events from either index yields *all*
-    events of each of its pairs, and folding them in ``(scan_time, id)`` order gives each
+    events of each of its pairs, and folding them in ``id`` order gives each
     pair's state by today's rule (its newest event). :func:`links_from_events` then lets a
     connected pair become a link unless an *earlier-seen* pair (smaller first event) that
     did become a link shares its source or its target; :meth:`accepted` evaluates that very
@@ -199,7 +193,7 @@ class LinkReader:
     # --- reading ------------------------------------------------------------------------
 
     def _store(self, side: str, parts: list[str | None], rows: list[tuple[Any, ...]]) -> None:
-        """Fold each part's events (already in (scan_time, id) order) into its pairs."""
+        """Fold each part's events (already in id order) into its pairs."""
         seen: dict[Pair, list[Any]] = {}
         for source, target, status, scan_time, event_id in rows:
             entry = seen.get((source, target))
@@ -314,7 +308,7 @@ def _active_partners(conn: sqlite3.Connection, column: str, other: str, part: st
     """Parts currently linked to ``part`` where ``part`` sits in ``column``."""
     rows = conn.execute(
         f"SELECT {other}, connection_status FROM asm.assembly WHERE {column} = ?"
-        " ORDER BY scan_time, id",
+        " ORDER BY id",
         (part,),
     )
     state: dict[str, str] = {}
@@ -460,12 +454,12 @@ def event(conn: sqlite3.Connection, event_id: int) -> AssemblyEvent:
 def history(conn: sqlite3.Connection, part_number: str) -> list[AssemblyEvent]:
     rows = conn.execute(
         f"SELECT {_EVENT_COLUMNS} FROM asm.assembly WHERE part_number = ? OR connected_to = ?"
-        " ORDER BY scan_time, id",
+        " ORDER BY id",
         (part_number, part_number),
     )
     return [_event(tuple(row)) for row in rows]
 
 
 def all_events(conn: sqlite3.Connection) -> list[AssemblyEvent]:
-    rows = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM asm.assembly ORDER BY scan_time, id")
+    rows = conn.execute(f"SELECT {_EVENT_COLUMNS} FROM asm.assembly ORDER BY id")
     return [_event(tuple(row)) for row in rows]

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from casman.db import records
 from casman.db.changes import Change, announce
 from casman.db.schema import ASSEMBLY_DB, INDEXES, PARTS_DB, SCHEMA_VERSION, TABLES
 from casman.errors import CasmanError
@@ -219,6 +220,7 @@ def open_databases(directory: Path, *, create: bool = True) -> sqlite3.Connectio
         _configure(conn, ASSEMBLY_SCHEMA, assembly_path)
         ensure_schema(conn, "main", PARTS_DB, parts_path)
         ensure_schema(conn, ASSEMBLY_SCHEMA, ASSEMBLY_DB, assembly_path)
+        records.install_capture(conn)
     except sqlite3.DatabaseError as error:
         conn.close()
         blocked = inaccessible([parts_path, assembly_path], error)
@@ -241,6 +243,8 @@ def write_transaction(
     A write refused because the file (or its folder) is read-only is reported as exactly
     that, naming the file, rather than as a generic database problem. ``change`` names what
     is written; it is announced (:mod:`casman.db.changes`) once the COMMIT succeeded.
+    The rows written become one change record in the same transaction
+    (:mod:`casman.db.records`), so nothing is ever committed without its record.
     """
     try:
         conn.execute("BEGIN IMMEDIATE")
@@ -248,7 +252,9 @@ def write_transaction(
         _raise_if_inaccessible(conn, error)
         raise
     try:
+        records.begin(conn)
         yield conn
+        records.seal(conn, change.kind if change is not None else "write")
     except BaseException as error:
         if conn.in_transaction:
             conn.execute("ROLLBACK")

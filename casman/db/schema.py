@@ -76,8 +76,8 @@ PARTS_INDEXES = (
     "CREATE INDEX IF NOT EXISTS idx_parts_type_pol ON parts(part_type, polarization, part_number)",
 )
 ASSEMBLY_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS idx_assembly_part ON assembly(part_number, scan_time, id)",
-    "CREATE INDEX IF NOT EXISTS idx_assembly_target ON assembly(connected_to, scan_time, id)",
+    "CREATE INDEX IF NOT EXISTS idx_assembly_part ON assembly(part_number, id)",
+    "CREATE INDEX IF NOT EXISTS idx_assembly_target ON assembly(connected_to, id)",
 )
 
 # table name -> DDL, per database file
