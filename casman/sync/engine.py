@@ -1,0 +1,331 @@
+"""Publish, fetch, converge: sync is the union of record sets (DESIGN §5).
+
+One round, under the site's sync lock:
+
+1. read the head (one GET; the array's identity when there is no head yet);
+2. refuse a store of another array, and a store this site published to that is now empty;
+3. notice a store rolled back (a site's newest segment older than this site saw) and, if
+   so, stop assuming anything is in it;
+4. fetch the segments the site has not read, walking each site's chain back from the head,
+   each verified against its name; install the union (:func:`.site.receive.receive`);
+5. publish, as one segment under this site's prefix, every record the store is not known to
+   hold, then name it in the head by compare-and-swap; a lost race starts again at 1 (the
+   segment is already stored, so only the head is written again).
+
+No merge base exists anywhere: nothing can go stale, nothing for retention to delete. A
+no-op round is one GET.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from casman.db import records as record_store
+from casman.db.connection import open_databases
+from casman.domain.records import ChangeRecord
+from casman.domain.timestamps import now_iso
+from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
+from casman.sync.errors import (
+    ArrayMismatchError,
+    DamagedObjectError,
+    StoreMissingError,
+    SyncBusyError,
+    SyncError,
+)
+from casman.sync.fold import Conflict
+from casman.sync.session import Session
+from casman.sync.site.receive import receive
+from casman.sync.site.state import SiteState, StoreState, store_location
+from casman.sync.store import segments
+from casman.sync.store.head import (
+    ArrayIdentity,
+    Head,
+    SiteTip,
+    read_array,
+    read_head,
+    write_array,
+    write_head,
+)
+
+log = logging.getLogger("casman.sync")
+LOCK_FILE = ".casman-sync.lock"
+MAX_ROUNDS = 8
+
+
+@dataclass
+class SyncOutcome:
+    """What one sync did, for the CLI to render."""
+
+    location: str
+    array: str
+    fetched: int = 0
+    published: int = 0
+    segments_read: int = 0
+    changed_tables: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    founded_store: bool = False
+    rolled_back: bool = False
+    set_aside: list[str] = field(default_factory=list)
+    rounds: int = 1
+
+    @property
+    def summary(self) -> str:
+        if self.founded_store:
+            return f"created the store's array and published {self.published} change(s)"
+        done = []
+        if self.fetched:
+            done.append(f"received {self.fetched} change(s)")
+        if self.published:
+            done.append(f"published {self.published} change(s)")
+        if self.rolled_back:
+            done.insert(0, "the store had lost changes (rolled back); published them again")
+        return "; ".join(done) if done else "in sync; nothing to do"
+
+
+@contextlib.contextmanager
+def site_lock(database_dir: Path, wait: float = 30.0) -> Iterator[None]:
+    """One sync at a time per site; a second one waits ``wait`` seconds, then says so."""
+    import fcntl
+
+    database_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(database_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise SyncBusyError(
+                        f"another sync of {database_dir} is running; try again when it "
+                        "has finished (your changes are safe in the database meanwhile)"
+                    ) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _local_array(conn: sqlite3.Connection) -> str | None:
+    return record_store.get_meta(conn, record_store.META_ARRAY)
+
+
+def _set_local_array(conn: sqlite3.Connection, array: str) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        record_store.ensure_tables(conn)
+        record_store.set_meta(conn, record_store.META_ARRAY, array)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _has_records(conn: sqlite3.Connection) -> bool:
+    return record_store.record_count(conn) > 0
+
+
+def _ensure_genesis(conn: sqlite3.Connection) -> None:
+    """An adopted database gets its genesis records (and array id) before it syncs."""
+    if record_store.record_count(conn):
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        record_store.ensure_tables(conn)
+        record_store.write_genesis(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _fetch(
+    session: Session, head: Head, state: StoreState, site_state: SiteState, outcome: SyncOutcome
+) -> tuple[list[ChangeRecord], list[str]]:
+    already = site_state.segments_read(state.location)
+    found: list[ChangeRecord] = []
+    read: list[str] = []
+    for site, tip in sorted(head.sites.items()):
+        key: str | None = tip.key
+        while key is not None and key not in already and key not in read:
+            try:
+                segment = segments.download(session.storage, key)
+            except ObjectNotFoundError:
+                log.warning("segment %s named by the store is missing", key)
+                outcome.set_aside.append(f"{key}: missing")
+                break
+            except DamagedObjectError as error:
+                log.warning("%s", error)
+                outcome.set_aside.append(str(error))
+                break
+            if segment.site != site:
+                outcome.set_aside.append(f"{key}: written by another site than its prefix")
+                break
+            found.extend(segment.records)
+            read.append(key)
+            key = segment.previous
+    return found, read
+
+
+def _check_array(conn: sqlite3.Connection, head: Head, location: str) -> str:
+    local = _local_array(conn)
+    if local is None:
+        if _has_records(conn):  # pragma: no cover - records always come with an array id
+            raise ArrayMismatchError("this database has changes but no array id")
+        _set_local_array(conn, head.array)
+        return head.array
+    if local != head.array:
+        raise ArrayMismatchError(
+            f"this database belongs to array {local}, the store at {location} holds array "
+            f"{head.array}; they are unrelated histories. `casman sync join` merges this "
+            "database into the store's array (nothing is lost), or choose another store"
+        )
+    return local
+
+
+def _rolled_back(head: Head, state: StoreState) -> bool:
+    for site, seq in state.tips.items():
+        tip = head.sites.get(site)
+        if tip is None or tip.seq < seq:
+            return True
+    return False
+
+
+def _open_store(session: Session, conn: sqlite3.Connection, state: StoreState) -> tuple[Head, bool]:
+    """The head to work on, founding the store if it is new and empty."""
+    head = read_head(session.storage)
+    if head is not None:
+        return head, False
+    identity = read_array(session.storage)
+    if identity is not None:
+        return Head(identity.array), False
+    if state.known:
+        raise StoreMissingError(
+            f"the store at {state.location} is empty, but this site published to it (array "
+            f"{state.array_id}, last contact {state.last_contact or 'unknown'}): is it "
+            "mounted? Nothing was sent. If it was wiped on purpose, `casman sync join` "
+            "publishes everything this site has again"
+        )
+    array = _local_array(conn) or record_store.new_array_id()
+    identity = write_array(session.storage, ArrayIdentity(array, now_iso()))
+    return Head(identity.array), identity.array == array
+
+
+def converge(session: Session, *, publish: bool = True, wait: float = 30.0) -> SyncOutcome:
+    """One sync: fetch what the site lacks, publish what the store lacks."""
+    with site_lock(session.database_dir, wait):
+        conn = open_databases(session.database_dir)
+        try:
+            return _converge(session, conn, publish)
+        finally:
+            conn.close()
+
+
+def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> SyncOutcome:
+    site_state = SiteState(session.database_dir)
+    location = store_location(session.storage)
+    state = site_state.load(location)
+    _ensure_genesis(conn)
+    for round_number in range(1, MAX_ROUNDS + 1):
+        head, founded = _open_store(session, conn, state)
+        array = _check_array(conn, head, location)
+        outcome = SyncOutcome(location, array, founded_store=founded, rounds=round_number)
+        if _rolled_back(head, state):
+            log.warning("the store at %s was rolled back; publishing again", location)
+            outcome.rolled_back = True
+            site_state.forget_store(location)
+            state.tips, state.own_key = {}, None
+        found, read = _fetch(session, head, state, site_state, outcome)
+        received = receive(conn, found)
+        site_state.mark_published(location, (r.id for r in found))
+        site_state.mark_read(location, read)
+        outcome.fetched = received.new
+        outcome.segments_read = len(read)
+        outcome.changed_tables = received.changed_tables
+        outcome.conflicts = received.conflicts
+        state.array_id = array
+        state.last_contact = now_iso()
+        me = record_store.get_meta(conn, record_store.META_SITE)
+        pending: list[ChangeRecord] = []
+        if publish:
+            published = site_state.published(location)
+            pending = [r for r in record_store.all_records(conn) if r.id not in published]
+        own_tip = head.sites.get(me) if me else None
+        stale_tip = me is not None and state.own_key is not None and (
+            own_tip is None or own_tip.key != state.own_key
+        )
+        if not pending and not (publish and stale_tip) and not founded:
+            state.tips = {s: t.seq for s, t in head.sites.items()}
+            site_state.save(state)
+            return outcome
+        if me is None:
+            me = _claim_site_id(conn)
+        if pending:
+            seq = max(state.own_seq, own_tip.seq if own_tip else 0) + 1
+            previous = state.own_key or (own_tip.key if own_tip else None)
+            key = segments.upload(session.storage, me, seq, previous, pending)
+            state.own_key, state.own_seq = key, seq
+            site_state.save(state)  # a crash after this still knows its newest segment
+            site_state.mark_published(location, (r.id for r in pending))
+            outcome.published = len(pending)
+        new_head = head
+        if state.own_key is not None:
+            new_head = head.with_tip(me, SiteTip(state.own_seq, state.own_key))
+        try:
+            written = write_head(
+                session.storage, new_head, head if head.etag is not None else None
+            )
+        except PreconditionFailedError:
+            log.info("another site replaced the head meanwhile; another round")
+            continue
+        state.tips = {s: t.seq for s, t in written.sites.items()}
+        site_state.save(state)
+        return outcome
+    raise SyncError(
+        f"the store's head changed {MAX_ROUNDS} times while syncing (many sites at once?); "
+        "your changes are published, run `casman sync sync` again to name them in the head"
+    )
+
+
+def _claim_site_id(conn: sqlite3.Connection) -> str:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        record_store.ensure_tables(conn)
+        site = record_store.site_id(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return site
+
+
+def join(session: Session) -> SyncOutcome:
+    """Make this database and this store one array, explicitly (like git's unrelated
+    histories): an empty store is seeded again with everything this site has; a store of
+    another array is joined (this database takes its id; the records are united)."""
+    with site_lock(session.database_dir):
+        conn = open_databases(session.database_dir)
+        try:
+            location = store_location(session.storage)
+            site_state = SiteState(session.database_dir)
+            site_state.forget_store(location)
+            state = site_state.load(location)
+            state.array_id, state.tips, state.own_key = None, {}, None
+            site_state.save(state)
+            _ensure_genesis(conn)
+            head = read_head(session.storage)
+            identity = read_array(session.storage)
+            store_array = head.array if head else identity.array if identity else None
+            if store_array is not None:
+                _set_local_array(conn, store_array)
+            return _converge(session, conn, True)
+        finally:
+            conn.close()
