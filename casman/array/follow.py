@@ -4,7 +4,7 @@ With ``database.sync.auto_sync_on_import: true`` (or ``CASMAN_AUTO_SYNC_ON_INSTA
 :func:`casman.open_array` first asks the store for the newest published version when the
 local copy was last checked more than ``cache_ttl_seconds`` ago (default 3600), and
 fast-forwards to it through the normal sync engine
-(:func:`casman.sync.converge.converge` with ``publish=False``). That path verifies every
+(:func:`casman.sync.engine.converge` with ``publish=False``). That path verifies every
 download and installs it in one transaction, and it never touches a database with local
 changes: those are left exactly as they are.
 
@@ -139,18 +139,13 @@ def _fresh(last: datetime | None, now: datetime, ttl_seconds: int) -> bool:
 
 
 def _converge(config: Config, directory: Path) -> dict[str, str]:
-    """Fast-forward both databases of ``directory`` to the store's head (never publish)."""
-    from casman.storage.plugins import open_storage
-    from casman.sync.context import SyncContext
-    from casman.sync.converge import converge
+    """Fetch what the store holds into ``directory`` (never publish)."""
+    from casman.sync.engine import converge
+    from casman.sync.session import open_session
 
     local = dataclasses.replace(config, database_dir=directory)
-    context = SyncContext(local, open_storage(local, purpose="sync", automatic=True))
-    actions = {}
-    for db_name in DATABASE_NAMES:
-        result = converge(context, db_name, operation="follow", publish=False)
-        actions[db_name] = result.action
-    return actions
+    outcome = converge(open_session(local, purpose="sync", automatic=True), publish=False)
+    return {db_name: outcome.summary for db_name in DATABASE_NAMES}
 
 
 def _warn_once(directory: Path, message: str) -> None:

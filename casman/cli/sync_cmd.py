@@ -1,34 +1,22 @@
-"""``casman sync``: backup, list, restore, sync, status, maintain on a storage backend."""
+"""``casman sync``: converge with a store, checkpoints, restore, status, conflicts.
+
+Thin: parses, calls the engine (:mod:`casman.sync`), renders. The engine prints nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from casman.cli.common import get_config, json_option, print_json
 from casman.cli.text import printable
-from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
-from casman.errors import CasmanError
+from casman.errors import CasmanError, UsageError
 
 T = TypeVar("T")
-_WOULD = (
-    ("published", "would publish"),
-    ("merged", "would merge"),
-    ("fast-forwarded", "would fast-forward"),
-    ("in sync; nothing to do", "nothing to do"),
-)
-
-
-def would(action: str) -> str:
-    """A real run's action, said as what a dry run would do."""
-    for done, planned in _WOULD:
-        if action.startswith(done):
-            return planned + action[len(done) :]
-    return action
-
 
 SYNC_DISABLED = (
     "sync is disabled (database.sync.enabled: false, backend: disabled or "
@@ -42,54 +30,6 @@ def _require_sync(ctx: click.Context) -> None:
         raise CasmanError(SYNC_DISABLED)
 
 
-def _context(
-    ctx: click.Context, purpose: str, *, flush_outbox: bool = True, quick: bool = False
-) -> Any:
-    """The sync context of a command; first publishes what waits in the outbox.
-
-    ``quick`` (status, list: they only report) opens the backend with the short timeouts
-    of automatic work, so a dead link is reported in seconds, not minutes.
-    """
-    from casman.cli.progress import show_progress_on_terminal
-    from casman.storage.plugins import open_storage
-    from casman.sync.context import SyncContext
-
-    _require_sync(ctx)
-    config = get_config(ctx)
-    show_progress_on_terminal()
-    storage = open_storage(config, _backend_option(ctx), purpose=purpose, automatic=quick)
-    context = SyncContext(config, storage)
-    if flush_outbox:
-        _publish_outbox(context, wait=60.0)
-    return context
-
-
-def _publish_outbox(context: Any, wait: float) -> Any:
-    """Publish queued automatic backups (in order); one line on stderr for what happened."""
-    from casman.sync.outbox import OutboxBusyError, entries, flush, locked, snapshot_due
-    from casman.sync.tracker import ScanTracker
-
-    tracks = ScanTracker(context.database_dir).read().databases.values()
-    due = any(t.queued_serial > t.backed_up_serial for t in tracks)
-    if not due and not entries(context.database_dir):
-        return None
-    try:
-        with locked(context.database_dir, wait=wait):
-            snapshot_due(context)
-            report = flush(context)
-    except OutboxBusyError as error:
-        click.echo(f"⚠ {error}; queued backups stay queued", err=True)
-        return None
-    done = report.published + report.merged
-    if done:
-        click.echo(f"✓ published {len(done)} queued backup(s): {', '.join(done)}", err=True)
-    if report.error:
-        click.echo(
-            f"⚠ {report.remaining} backup(s) stay queued: {printable(report.error)}", err=True
-        )
-    return report
-
-
 def _backend_option(ctx: click.Context) -> str | None:
     """The ``--backend`` given to the ``sync`` group (None: the configured default)."""
     options = ctx.find_object(dict) or {}
@@ -97,12 +37,15 @@ def _backend_option(ctx: click.Context) -> str | None:
     return str(value) if value else None
 
 
-def _selected(parts: bool, assembled: bool) -> list[str]:
-    if parts and not assembled:
-        return [PARTS_DB]
-    if assembled and not parts:
-        return [ASSEMBLY_DB]
-    return list(DATABASE_NAMES)
+def _session(ctx: click.Context, purpose: str, *, quick: bool = False) -> Any:
+    """The sync session of a command. ``quick`` (status, list: they only report) uses the
+    short timeouts of automatic work, so a dead link is reported in seconds."""
+    from casman.cli.progress import show_progress_on_terminal
+    from casman.sync.session import open_session
+
+    _require_sync(ctx)
+    show_progress_on_terminal()
+    return open_session(get_config(ctx), _backend_option(ctx), purpose, automatic=quick)
 
 
 def _size(size: object) -> str:
@@ -111,6 +54,7 @@ def _size(size: object) -> str:
     if size < 1024:
         return f"{size} B"
     scaled = float(size)
+    unit = "KB"
     for unit in ("KB", "MB", "GB"):
         scaled /= 1024
         if scaled < 1024 or unit == "GB":
@@ -118,22 +62,10 @@ def _size(size: object) -> str:
     return f"{scaled:.1f} {unit}"
 
 
-def _rehearse(ctx: click.Context, purpose: str, action: Callable[[Any], T]) -> tuple[T, Any]:
-    """Run ``action`` for real in a sandbox whose writes are recorded, never sent."""
-    from casman.sync.dryrun import dry_run
-
-    return dry_run(_context(ctx, purpose, flush_outbox=False), action)
-
-
 def _print_plan(ctx: click.Context, plan: Any, as_json: bool = False) -> None:
     """What a real run would send, request by request, and its quota cost."""
     if as_json:
-        print_json(
-            {
-                "requests": [asdict(r) for r in plan.requests],
-                "totals": plan.totals(),
-            }
-        )
+        print_json({"requests": [asdict(r) for r in plan.requests], "totals": plan.totals()})
         return
     name = _backend_option(ctx) or get_config(ctx).sync.backend
     click.echo(
@@ -148,6 +80,35 @@ def _print_plan(ctx: click.Context, plan: Any, as_json: bool = False) -> None:
     click.echo(f"Quota cost: {summary or 'none'}")
 
 
+def _outcome_json(outcome: Any, dry_run: bool = False) -> dict[str, Any]:
+    return {
+        "action": outcome.summary,
+        "location": outcome.location,
+        "array": outcome.array,
+        "received": outcome.fetched,
+        "published": outcome.published,
+        "segments_read": outcome.segments_read,
+        "changed_tables": list(outcome.changed_tables),
+        "rolled_back": outcome.rolled_back,
+        "set_aside": list(outcome.set_aside),
+        "conflicts": [c.to_json() for c in outcome.conflicts],
+        "dry_run": dry_run,
+    }
+
+
+def _print_conflicts(conflicts: Any) -> None:
+    for conflict in conflicts:
+        click.echo(f"  ⚠ conflict ({conflict.kind}) {printable(conflict.message)}")
+        click.echo(f"      resolve: {printable(conflict.resolve)}")
+
+
+def _print_outcome(outcome: Any, prefix: str = "✓") -> None:
+    click.echo(f"{prefix} {printable(outcome.summary)}")
+    for problem in outcome.set_aside:
+        click.echo(f"  ✗ set aside: {printable(problem)}")
+    _print_conflicts(outcome.conflicts)
+
+
 @click.group()
 @click.option(
     "--backend",
@@ -156,317 +117,327 @@ def _print_plan(ctx: click.Context, plan: Any, as_json: bool = False) -> None:
 )
 @click.pass_context
 def sync(ctx: click.Context, backend: str | None) -> None:
-    """Back up, list, restore and sync the databases with a storage backend."""
+    """Share the databases with other sites through a store; checkpoints and restore.
+
+    Every change is a record; sync publishes the records the store lacks and fetches the
+    ones this site lacks, so every site ends with the same tables (see docs/sync.md).
+    """
     ctx.ensure_object(dict)
     ctx.obj["backend"] = backend
 
 
-@sync.command("backup")
-@click.argument("databases", nargs=-1, type=click.Choice(DATABASE_NAMES), metavar="[DATABASE]...")
-@click.option("--parts", is_flag=True, help="Only parts.db.")
-@click.option("--assembled", is_flag=True, help="Only assembled_casm.db.")
-@click.option("--force", is_flag=True, help="Upload even if identical to the newest backup.")
-@click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
-@click.option("--operation", default="Manual backup", help="Text stored in the metadata.")
+@sync.command("sync", short_help="Publish this site's changes and fetch the others'.")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent; change nothing.")
 @json_option
 @click.pass_context
-def backup(
-    ctx: click.Context,
-    databases: tuple[str, ...],
-    parts: bool,
-    assembled: bool,
-    force: bool,
-    dry_run: bool,
-    operation: str,
-    as_json: bool,
-) -> None:
-    """Publish the databases (both, or each DATABASE named: parts.db, assembled_casm.db).
+def sync_(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Publish this site's changes and fetch the other sites' changes.
 
-    Never overwrites a backup and never hides another site's work: a database that also
-    changed on the store is merged first.
+    Nothing is lost: changes are only ever added (as records), clashes between sites are
+    listed as conflicts until someone settles them.
     """
-    names = list(databases) if databases else _selected(parts, assembled)
-    from casman.sync.backup import backup_database
+    from casman.sync.engine import converge
 
+    session = _session(ctx, "sync")
     if dry_run:
-        _, plan = _rehearse(
-            ctx,
-            "backup",
-            lambda c: [backup_database(c, name, operation, force=force) for name in names],
-        )
-        _print_plan(ctx, plan, as_json)
-        return
+        from casman.sync.dryrun import dry_run as rehearse
 
-    context = _context(ctx, "backup")
-    results = [backup_database(context, name, operation, force=force) for name in names]
-    if as_json:
-        print_json([asdict(result) for result in results])
-        return
-    for result in results:
-        if result.key:
-            how = (
-                "merged with the other sites' work and published"
-                if result.merged
-                else ("backed up to")
+        outcome, plan = rehearse(session, converge)
+        if as_json:
+            print_json(
+                {**_outcome_json(outcome, True), "requests": [asdict(r) for r in plan.requests]}
             )
-            click.echo(f"✓ {result.db_name}: {how} {result.key}")
-            if result.conflicts:
-                click.echo(
-                    f"  ⚠ {result.conflicts} conflict(s) found by the merge; "
-                    "see `casman sync status`"
-                )
-        elif result.unchanged_since:
-            click.echo(
-                f"✓ {result.db_name}: unchanged since {result.unchanged_since}; not uploaded"
-            )
-        else:
-            click.echo(f"• {result.db_name} ({result.relation}): {result.note}")
-        for key in result.deleted:
-            click.echo(f"  retention: deleted {key}")
-
-
-@sync.command("list")
-@click.option("--db", "db_name", type=click.Choice(DATABASE_NAMES), help="Only this database.")
-@json_option
-@click.pass_context
-def list_(ctx: click.Context, db_name: str | None, as_json: bool) -> None:
-    """List backups with their metadata, newest first (every page)."""
-    from casman.sync.head import load_head
-
-    context = _context(ctx, "list", flush_outbox=False, quick=True)
-    described = [
-        {
-            "key": version.key,
-            "database": name,
-            "timestamp": version.taken_at,
-            "size": version.size,
-            "records": version.records,
-            "operation": version.operation,
-            "sha256": version.sha256,
-            "casman_version": version.casman_version,
-            "host": version.site,
-            "parents": list(version.parents),
-            "head": index == 0,
-        }
-        for name in ([db_name] if db_name else list(DATABASE_NAMES))
-        for index, version in enumerate(load_head(context, name).versions)
-    ]
-    if as_json:
-        print_json(described)
-        return
-    if not described:
-        click.echo("No backups found. Create one with `casman sync backup`.")
-        return
-    click.echo(f"Available Backups ({len(described)}):")
-    click.echo("=" * 80)
-    for item in described:
-        sha = printable(item["sha256"] or "-")
-        click.echo(f"\n{printable(item['key'])}")
-        click.echo(f"  Database:    {printable(item['database'])}")
-        click.echo(f"  Timestamp:   {printable(item['timestamp'])}")
-        click.echo(f"  Size:        {_size(item['size'])}")
-        click.echo(f"  Records:     {item['records']}")
-        click.echo(f"  Operation:   {printable(item['operation'])}")
-        click.echo(f"  Host:        {printable(item['host'] or '-')}")
-        click.echo(f"  Checksum:    {sha[:12]}…")
-
-
-@sync.command("restore")
-@click.argument("what", metavar="KEY|DATABASE|latest")
-@click.option(
-    "--at",
-    "at",
-    help="With a database name: the newest version taken at or before this time (ISO 8601).",
-)
-@click.option(
-    "--no-backup", is_flag=True, help="Skip the remote safety backup of the current database."
-)
-@click.option("--yes", "-y", is_flag=True, help="Do not ask before replacing (on a terminal).")
-@click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
-@click.pass_context
-def restore_(
-    ctx: click.Context, what: str, at: str | None, no_backup: bool, yes: bool, dry_run: bool
-) -> None:
-    """Restore a backup after verifying it; keeps local (and remote) safety copies.
-
-    WHAT is a backup key (from `casman sync list`), a database name (its newest version;
-    with --at, the newest taken at or before that time), or `latest` (both databases).
-    """
-    import sys
-
-    from casman.sync.restore import resolve_targets, restore
-
-    if dry_run:
-        _, plan = _rehearse(
-            ctx,
-            "restore",
-            lambda c: [
-                restore(c, key, remote_backup=not no_backup) for key in resolve_targets(c, what, at)
-            ],
-        )
+            return
+        _print_outcome(outcome, prefix="would:")
         _print_plan(ctx, plan)
         return
-    context = _context(ctx, "restore")
-    keys = resolve_targets(context, what, at)
-    if sys.stdin.isatty() and not yes:
-        listed = ", ".join(keys)
-        click.confirm(
-            f"Replace the local database(s) with {listed}? (a safety copy is kept)",
-            abort=True,
-            err=True,
-        )
-    for key in keys:
-        result = restore(context, key, remote_backup=not no_backup)
-        click.echo(f"✓ restored {result.db_name} from {result.key} ({result.records} records)")
-        if result.local_safety_copy:
-            click.echo(f"  local safety copy: {result.local_safety_copy}")
-        if result.remote_safety_backup:
-            click.echo(f"  remote safety backup: {result.remote_safety_backup}")
-
-
-@sync.command("sync")
-@click.option("--parts", is_flag=True, help="Only parts.db.")
-@click.option("--assembled", is_flag=True, help="Only assembled_casm.db.")
-@click.option(
-    "--dry-run",
-    is_flag=True,
-    help="Say what would be done (push, fast-forward, merge); write nothing.",
-)
-@json_option
-@click.pass_context
-def sync_(ctx: click.Context, parts: bool, assembled: bool, dry_run: bool, as_json: bool) -> None:
-    """Converge with the store: publish local work, fetch other sites' work, merge both.
-
-    Nothing is lost: a database that changed here and on the store is merged (parts and
-    connection events of both sides kept, clashes reported as conflicts) and the merge is
-    published; a local safety copy is kept before anything local is replaced.
-    """
-    from casman.sync.converge import converge
-
-    names = _selected(parts, assembled)
-    plan = None
-    if dry_run:
-        results, plan = _rehearse(ctx, "sync", lambda c: [converge(c, n) for n in names])
-        for result in results:
-            result.action = would(result.action)
-            result.safety_copy = None  # it was made in the sandbox, which is gone
-    else:
-        context = _context(ctx, "sync")
-        results = [converge(context, n) for n in names]
+    outcome = converge(session)
     if as_json:
-        print_json(
-            [
-                {
-                    "database": r.db_name,
-                    "relation": r.relation.value,
-                    "action": r.action,
-                    "published": r.published,
-                    "downloaded": r.downloaded,
-                    "safety_copy": str(r.safety_copy) if r.safety_copy else None,
-                    "conflicts": [asdict(c) for c in r.conflicts],
-                    "dry_run": dry_run,
-                    "requests": [
-                        asdict(q)
-                        for q in plan.requests
-                        if q.key.startswith(f"backups/{r.db_name}/")
-                    ]
-                    if plan is not None
-                    else None,
-                }
-                for r in results
-            ]
-        )
+        print_json(_outcome_json(outcome))
         return
-    for r in results:
-        click.echo(f"✓ {r.db_name} ({r.relation.value}): {printable(r.action)}")
-        if r.safety_copy:
-            click.echo(f"  local safety copy: {r.safety_copy}")
-        for conflict in r.conflicts:
-            click.echo(
-                f"  ⚠ conflict ({conflict.kind} {printable(conflict.key)}): "
-                f"{printable(conflict.detail)}"
-            )
-            click.echo(f"      kept:  {printable(conflict.kept)}")
-            click.echo(f"      other: {printable(conflict.other)}")
-    if plan is not None:
-        _print_plan(ctx, plan)
+    _print_outcome(outcome)
 
 
-@sync.command("push")
+@sync.command("push", short_help="Publish the changes waiting here now.")
 @json_option
 @click.pass_context
 def push(ctx: click.Context, as_json: bool) -> None:
-    """Publish the automatic backups waiting in the outbox now, oldest first."""
-    from casman.sync.outbox import entries
+    """Publish the changes made here that are not off-site yet (and fetch the others')."""
+    from casman.sync.engine import converge
 
-    context = _context(ctx, "backup", flush_outbox=False)
-    report = _publish_outbox(context, wait=120.0)
+    outcome = converge(_session(ctx, "backup"), wait=120.0)
     if as_json:
-        print_json(asdict(report) if report is not None else {"published": [], "remaining": 0})
-    elif report is None:
-        click.echo("✓ nothing queued; every automatic backup is off-site")
-    if entries(context.database_dir):
-        raise CasmanError(
-            f"{len(entries(context.database_dir))} backup(s) are still queued; they are "
-            "published by the next automatic backup or `casman sync push`"
+        print_json(_outcome_json(outcome))
+        return
+    _print_outcome(outcome)
+
+
+@sync.command("backup", short_help="Sync, then store a checkpoint of both databases.")
+@click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
+@json_option
+@click.pass_context
+def backup(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
+    """Sync, then store a checkpoint: plain SQLite copies of both databases that open
+    without casman (``sqlite3``). Retention keeps the newest ``keep_versions``."""
+    from casman.sync.checkpoint import take_checkpoint
+    from casman.sync.engine import converge
+
+    session = _session(ctx, "backup")
+    keep = get_config(ctx).sync.keep_versions
+
+    def run(s: Any) -> tuple[Any, Any]:
+        return converge(s), take_checkpoint(s, keep)
+
+    if dry_run:
+        from casman.sync.dryrun import dry_run as rehearse
+
+        _, plan = rehearse(session, run)
+        _print_plan(ctx, plan, as_json)
+        return
+    outcome, result = run(session)
+    if as_json:
+        print_json(
+            {
+                "sync": _outcome_json(outcome),
+                "checkpoint": result.checkpoint.to_json(),
+                "deleted": list(result.deleted),
+            }
         )
+        return
+    _print_outcome(outcome)
+    for db_name, key in result.checkpoint.keys.items():
+        click.echo(f"✓ {db_name}: checkpoint {key} ({_size(result.checkpoint.sizes[db_name])})")
+    for key in result.deleted:
+        click.echo(f"  retention: deleted {key}")
 
 
-@sync.command("status")
+@sync.command("list", short_help="Checkpoints and the span of restorable time.")
+@json_option
+@click.pass_context
+def list_(ctx: click.Context, as_json: bool) -> None:
+    """Checkpoints in the store (newest first) and the span of time the records cover
+    (any moment in it can be restored with `casman sync restore --at`)."""
+    from casman.sync.restore import moments
+    from casman.sync.store.head import read_head
+
+    session = _session(ctx, "list", quick=True)
+    head = read_head(session.storage)
+    checkpoints = [c.to_json() for c in head.checkpoints] if head else []
+    times = moments(session.database_dir) if (session.database_dir / "parts.db").exists() else []
+    span = {
+        "first": times[0].at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if times else None,
+        "last": times[-1].at.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if times else None,
+        "moments": len(times),
+    }
+    sites = sorted(head.sites) if head else []
+    if as_json:
+        print_json({"checkpoints": checkpoints, "restorable": span, "sites": sites})
+        return
+    if head is None:
+        click.echo("The store holds nothing yet. `casman sync sync` publishes this site's work.")
+        return
+    click.echo(f"Sites publishing here ({len(sites)}): {', '.join(sites) or '-'}")
+    if times:
+        click.echo(
+            f"Restorable: any moment from {span['first']} to {span['last']} "
+            f"({span['moments']} changes; `casman sync restore --list-times`)"
+        )
+    if not checkpoints:
+        click.echo("No checkpoints. Create one with `casman sync backup`.")
+        return
+    click.echo(f"Checkpoints ({len(checkpoints)}), newest first:")
+    for item in checkpoints:
+        click.echo(f"\n  {item['created']}  ({item['records']} changes)")
+        for db_name, key in item["keys"].items():
+            click.echo(f"    {printable(key)}  {_size(item['sizes'].get(db_name))}")
+
+
+def _parse_moment(text: str) -> datetime:
+    cleaned = text.strip().replace(" ", "T")
+    try:
+        moment = datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--at {text!r} is not a time; give e.g. '2026-12-01 14:03' or "
+            "2026-12-01T14:03:00Z (UTC unless an offset is given)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if moment.second == 0 and len(cleaned) <= 16:
+        moment = moment.replace(second=59, microsecond=999999)  # the whole minute given
+    return moment.astimezone(UTC)
+
+
+@sync.command("restore", short_help="Go back to a moment, or repair a damaged database.")
+@click.argument("what", required=False, metavar="[CHECKPOINT_KEY]")
+@click.option("--at", "at", help="The moment to go back to (UTC), e.g. '2026-12-01 14:03'.")
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write the databases of that moment into this folder; the live ones stay as they are.",
+)
+@click.option("--list-times", is_flag=True, help="List every restorable moment (each change).")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before changing the array.")
+@json_option
+@click.pass_context
+def restore_(
+    ctx: click.Context,
+    what: str | None,
+    at: str | None,
+    output: Path | None,
+    list_times: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Go back to a moment, or repair this site's databases.
+
+    With --at TIME (or a CHECKPOINT_KEY from `casman sync list`): the state at that moment,
+    written to --output FOLDER, or applied to the whole array as one revert change that
+    every site receives (asks first; parts are never deleted). Without either: repair —
+    damaged local files are set aside (a safety copy is kept) and rebuilt from the store.
+    """
+    import sys
+
+    from casman.sync import restore as restoring
+
+    config = get_config(ctx)
+    directory = config.database_dir
+    if list_times:
+        found = restoring.moments(directory)
+        if as_json:
+            print_json([{"at": m.at.isoformat(), "kind": m.kind, "site": m.site} for m in found])
+            return
+        for m in found:
+            click.echo(f"{m.at:%Y-%m-%d %H:%M:%S.%f}Z  {printable(m.kind):<18} {printable(m.site)}")
+        return
+    moment = _parse_moment(at) if at else None
+    if what is not None:
+        if moment is not None:
+            raise UsageError("give either a CHECKPOINT_KEY or --at, not both")
+        moment = _checkpoint_moment(ctx, what)
+    if moment is None:
+        if output is not None:
+            raise UsageError("--output needs --at TIME (or a CHECKPOINT_KEY)")
+        _repair(ctx, as_json)
+        return
+    if output is not None:
+        result = restoring.restore_to_folder(directory, moment, output)
+        if as_json:
+            print_json({"output": str(result.folder), "records": result.records})
+            return
+        click.echo(
+            f"✓ the databases as they were at {moment:%Y-%m-%d %H:%M:%S}Z are in "
+            f"{result.folder} ({result.records} changes); the live databases are unchanged"
+        )
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "going back changes the whole array; confirm with --yes, or use --output "
+                "FOLDER to look first"
+            )
+        click.confirm(
+            f"Make the array what it was at {moment:%Y-%m-%d %H:%M:%S}Z, for every site? "
+            "(one revert change; nothing is deleted from the history)",
+            abort=True,
+            err=True,
+        )
+    reverted = restoring.revert_to(directory, moment)
+    if as_json:
+        print_json({"record": reverted.record, "changed_rows": reverted.changed_rows})
+        return
+    if reverted.record is None:
+        click.echo(f"✓ nothing to change: the state already is that of {moment:%Y-%m-%d %H:%M:%S}Z")
+        return
+    click.echo(
+        f"✓ reverted {reverted.changed_rows} row(s) to {moment:%Y-%m-%d %H:%M:%S}Z as one "
+        "change; it reaches the other sites with the next sync"
+    )
+
+
+def _checkpoint_moment(ctx: click.Context, key: str) -> datetime:
+    from casman.domain import hlc
+    from casman.sync.checkpoint import find_checkpoint
+    from casman.sync.store.head import read_head
+
+    head = read_head(_session(ctx, "restore").storage)
+    if head is None:
+        raise CasmanError("the store has no checkpoints; see `casman sync list`")
+    return hlc.to_datetime(find_checkpoint(head, key).newest)
+
+
+def _repair(ctx: click.Context, as_json: bool) -> None:
+    from casman.sync.engine import converge
+    from casman.sync.restore import set_aside_damaged
+
+    config = get_config(ctx)
+    session = _session(ctx, "restore")
+    plan = set_aside_damaged(config.database_dir, config.sync.safety_copies)
+    outcome = converge(session)
+    if as_json:
+        print_json(
+            {
+                "set_aside": {k: str(v) for k, v in plan.set_aside.items()},
+                "sync": _outcome_json(outcome),
+            }
+        )
+        return
+    for name, copy in plan.set_aside.items():
+        click.echo(f"✓ {name} was damaged: set aside (safety copy {copy}) and rebuilt")
+    if not plan.set_aside:
+        click.echo("✓ the local databases are readable; synced them with the store")
+    _print_outcome(outcome)
+
+
+@sync.command("status", short_help="Settings, reachability, waiting changes, conflicts.")
 @json_option
 @click.pass_context
 def status_(ctx: click.Context, as_json: bool) -> None:
-    """Configuration (secrets masked), backend reachability, databases, quota."""
+    """Configuration (secrets masked), whether the store is there, what waits, conflicts."""
     from casman.cli.quota_view import format_usage
     from casman.domain.timestamps import utc_now
-    from casman.sync.status import automatic_backups, status
+    from casman.sync.status import automatic, status
 
     config = get_config(ctx)
     if not config.sync.enabled:
-        automatic = automatic_backups(config, utc_now())
+        waiting = automatic(config)
         if as_json:
-            print_json({"enabled": False, "automatic": asdict(automatic)})
+            print_json({"enabled": False, "automatic": asdict(waiting)})
             return
         click.echo("Sync is disabled: nothing is sent to any backend.")
-        _print_automatic(automatic)
+        _print_automatic(waiting)
         return
-    report = status(_context(ctx, "status", flush_outbox=False, quick=True))
+    report = status(_session(ctx, "status", quick=True), utc_now())
     if as_json:
         data = asdict(report)
         data["quota"] = asdict(report.quota) if report.quota else None
         print_json(data)
         return
-    click.echo("Database Sync Status")
+    click.echo("Sync Status")
     click.echo("=" * 80)
     click.echo("\nConfiguration:")
-    click.echo(f"  Enabled:              {report.sync_settings['enabled']}")
     click.echo(f"  Backend:              {report.backend} — {report.description}")
     for name, value in report.settings.items():
         click.echo(f"  {name + ':':<22}{value if value is not None else '(not set)'}")
-    click.echo(f"  Keep Versions:        {report.sync_settings['keep_versions']}")
+    click.echo(f"  Keep checkpoints:     {report.sync_settings['keep_versions']}")
     click.echo(f"  Database directory:   {report.sync_settings['database_dir']}")
-    click.echo("\nBackend Status:")
+    click.echo("\nStore:")
     if report.reachable:
-        click.echo(f"  ✓ {report.backend} backend reachable")
-    elif report.error and report.error.startswith("not checked"):
-        click.echo(f"  ⚠ {report.backend} backend {report.error}")
+        held = report.store_array or "nothing yet (the first sync creates it)"
+        click.echo(f"  ✓ reachable; holds array {held}")
     else:
-        click.echo(f"  ✗ {report.backend} backend not reachable: {report.error}")
-    click.echo("\nLocal Databases:")
-    for db in report.databases:
-        size = _size(db.size) if db.exists else "missing"
-        last = db.last_backup_at or "never"
-        click.echo(f"  {db.db_name:<20} {size:>10}  {db.relation:<18} last backup: {last}")
-    conflicts = report.conflicts
-    if conflicts:
-        click.echo(f"\nConflicts found by merges, still open ({len(conflicts)}):")
-        for conflict in conflicts:
-            click.echo(
-                f"  ⚠ {printable(conflict.get('kind'))} {printable(conflict.get('key'))}: "
-                f"{printable(conflict.get('detail'))}"
-            )
-            click.echo(f"      kept:  {printable(conflict.get('kept'))}")
-            click.echo(f"      other: {printable(conflict.get('other'))}")
+        click.echo(f"  ✗ {printable(report.error or 'not reachable')}")
+    click.echo(f"  This site:            {report.site or '(not yet named)'}")
+    click.echo(f"  This database:        array {report.local_array or '(none yet)'}")
+    if report.local_array and report.store_array and report.local_array != report.store_array:
+        click.echo("  ⚠ unrelated arrays: `casman sync join` merges this database into the store's")
+    click.echo(f"  Sites in the store:   {', '.join(report.sites_in_store) or '-'}")
+    click.echo(f"  Checkpoints:          {len(report.checkpoints)}")
+    if report.conflicts:
+        click.echo(f"\nConflicts, still open ({len(report.conflicts)}):")
+        for conflict in report.conflicts:
+            click.echo(f"  ⚠ {printable(conflict['message'])}")
+            click.echo(f"      resolve: {printable(conflict['resolve'])}")
     if report.automatic is not None:
         _print_automatic(report.automatic)
     if report.quota is not None:
@@ -475,79 +446,90 @@ def status_(ctx: click.Context, as_json: bool) -> None:
             click.echo(line)
 
 
-def _hours(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
-
-
-def _print_automatic(automatic: Any) -> None:
-    """The spec's "Scan Tracker" block."""
-    click.echo("\nScan Tracker (automatic backups):")
-    state = "on" if automatic.enabled else "off (database.sync.auto_backup: false)"
-    click.echo(f"  Automatic backups:    {state}")
-    click.echo(
-        f"  Backup on:            every {automatic.backup_on_scan_count} changes or "
-        f"{automatic.backup_on_hours:g} hours with changes; after every `parts add`"
-    )
-    for db in automatic.databases:
-        until = (
-            f"{db.changes_until_backup} scan(s) until backup"
-            if db.changes_until_backup is not None
-            else "-"
-        )
-        hours = (
-            f", {_hours(db.hours_until_backup)} until the hours trigger"
-            if (db.hours_until_backup is not None)
-            else ""
-        )
-        age = _hours(db.age_hours) if db.age_hours is not None else "never backed up"
+def _print_automatic(waiting: Any) -> None:
+    click.echo("\nChanges not yet off-site:")
+    state = "on" if waiting.enabled else "off (auto_backup: false or CASMAN_AUTO_BACKUP=false)"
+    click.echo(f"  Automatic publishing: {state}")
+    if waiting.pending_changes:
         click.echo(
-            f"  {db.db_name:<20} {db.changes_since_backup} change(s) since backup; "
-            f"{until}{hours}; newest off-site copy: {age}"
+            f"  Waiting:              {waiting.pending_changes} change(s), the oldest from "
+            f"{waiting.oldest_pending}"
         )
-    if automatic.outbox:
-        click.echo(f"  Outbox:               {len(automatic.outbox)} backup(s) waiting")
-        for item in automatic.outbox:
-            click.echo(f"    {item['database']} taken {item['taken_at']} ({_size(item['size'])})")
     else:
-        click.echo("  Outbox:               empty")
-    if automatic.uploader_log:
-        click.echo(f"  Last upload:          {printable(automatic.uploader_log)}")
+        click.echo("  Waiting:              none")
+    click.echo(f"  Last complete sync:   {waiting.last_offsite or 'never'}")
 
 
-@sync.command("maintain")
-@click.option(
-    "--deep",
-    is_flag=True,
-    help="Download every backup and check its SHA-256 (one GET each instead of one HEAD).",
-)
-@click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
+@sync.command("conflicts", short_help="List clashes between sites and how to settle them.")
 @json_option
 @click.pass_context
-def maintain_(ctx: click.Context, deep: bool, dry_run: bool, as_json: bool) -> None:
-    """Verify every backup, report non-Standard storage, apply retention."""
+def conflicts_(ctx: click.Context, as_json: bool) -> None:
+    """Clashes between sites' changes, from this site's records (works offline)."""
+    from casman.sync.conflicts import local_conflicts
+
+    found = local_conflicts(get_config(ctx).database_dir)
+    if as_json:
+        print_json([c.to_json() for c in found])
+        return
+    if not found:
+        click.echo("✓ no conflicts")
+        return
+    click.echo(f"{len(found)} conflict(s):")
+    _print_conflicts(found)
+
+
+@sync.command("resolve", short_help="Settle a row conflict, keeping the row as it is.")
+@click.argument("ref", metavar="REF")
+@click.pass_context
+def resolve_(ctx: click.Context, ref: str) -> None:
+    """Settle the conflict on REF (e.g. antenna_positions:ANT00001, from `casman sync
+    conflicts`), keeping the row as this site shows it now; every site receives it."""
+    from casman.sync.conflicts import resolve
+
+    record = resolve(get_config(ctx).database_dir, ref)
+    click.echo(
+        f"✓ settled {printable(ref)} (change {record[:12]}); other sites receive it "
+        "with the next sync"
+    )
+
+
+@sync.command("join", short_help="Merge this database into the store's array.")
+@json_option
+@click.pass_context
+def join_(ctx: click.Context, as_json: bool) -> None:
+    """Make this database and the store one array: an empty (wiped) store is published to
+    again; a store of another array is joined, both sets of changes united."""
+    from casman.sync.engine import join
+
+    outcome = join(_session(ctx, "sync"))
+    if as_json:
+        print_json(_outcome_json(outcome))
+        return
+    _print_outcome(outcome)
+
+
+@sync.command("maintain", short_help="Verify every stored object; report sizes.")
+@click.option("--deep", is_flag=True, help="Download every object and check its SHA-256.")
+@json_option
+@click.pass_context
+def maintain_(ctx: click.Context, deep: bool, as_json: bool) -> None:
+    """Verify every segment and checkpoint the store's head names; report what is wrong."""
     from casman.sync.maintain import maintain
 
-    if dry_run:
-        _, plan = _rehearse(ctx, "maintain", lambda c: maintain(c, deep=deep))
-        _print_plan(ctx, plan, as_json)
-        return
-
-    report = maintain(_context(ctx, "maintain"), deep=deep)
+    report = maintain(_session(ctx, "maintain"), deep=deep)
     if as_json:
         print_json(asdict(report))
     else:
-        click.echo(f"✓ {len(report.verified)} backup(s) verified: {report.level}")
+        click.echo(f"✓ {len(report.verified)} object(s) verified: {report.level}")
         for key, problems in report.problems.items():
             click.echo(f"✗ {printable(key)}: {printable('; '.join(problems))} (left in place)")
         for key, storage_class in report.not_standard.items():
             click.echo(
                 f"⚠ {key} is in {storage_class} storage, not Standard (check lifecycle rules)"
             )
-        for key in report.deleted:
-            click.echo(f"  retention: deleted {key}")
         for item in report.tidied:
             click.echo(f"  tidied: {printable(item)}")
+        sizes = ", ".join(f"{name} {_size(size)}" for name, size in report.sizes.items())
+        click.echo(f"  store size: {sizes}")
     if report.problems:
-        raise CasmanError(f"{len(report.problems)} backup(s) failed verification (see above)")
+        raise CasmanError(f"{len(report.problems)} object(s) failed verification (see above)")

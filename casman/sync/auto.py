@@ -1,12 +1,12 @@
-"""Automatic backups: an implementation of the ``casman_after_change`` hook.
+"""Automatic publishing: an implementation of the ``casman_after_change`` hook.
 
-The spec's triggers — after every part generation, and every ``backup_on_scan_count``
-changes or ``backup_on_hours`` hours with changes — are counted here, once per committed
-change, whatever command made it. The command that made the change never waits for the
-network: a due backup is marked in the scan tracker and a detached uploader process
-(:mod:`casman.sync.uploader`) takes the snapshot into the outbox and publishes it. With the
-link down the snapshot simply waits in the outbox; any later trigger, any ``casman sync``
-command and ``casman sync push`` publish what waits, in order.
+Every committed change is already a record in the site's database, so nothing needs to be
+queued: after a change a detached publisher (:mod:`casman.sync.uploader`) is started, which
+syncs (publishes the records the store lacks, fetches what the site lacks) and exits when
+nothing waits. The command that made the change never waits for the network; offline, the
+records simply wait in the database and go with the next successful contact. At most two
+publishers exist per site: one running and one waiting (which will see every change
+committed before it started), so a burst of scans starts no crowd of processes.
 """
 
 from __future__ import annotations
@@ -19,19 +19,17 @@ from pathlib import Path
 
 from casman.config import Config
 from casman.db.changes import Change
-from casman.domain.timestamps import utc_now
 from casman.storage.hookspecs import hookimpl
-from casman.sync.tracker import ScanTracker
 
 AUTO_BACKUP_ENV = "CASMAN_AUTO_BACKUP"
 PLUGIN_NAME = "casman.sync.auto"
-LOG_NAME = "uploader.log"
+LOG_NAME = ".casman-publisher.log"
 LOG_LIMIT_BYTES = 256 * 1024
 log = logging.getLogger("casman.sync")
 
 
 def automatic_backups_on(config: Config) -> bool:
-    """Sync enabled, automatic backups not turned off (config or ``CASMAN_AUTO_BACKUP``)."""
+    """Sync enabled, automatic publishing not turned off (config or ``CASMAN_AUTO_BACKUP``)."""
     if not config.sync.enabled:
         return False
     override = os.environ.get(AUTO_BACKUP_ENV, "").strip().lower()
@@ -42,15 +40,12 @@ def automatic_backups_on(config: Config) -> bool:
     return config.sync.auto_backup
 
 
-def launch_uploader(config: Config, database_dir: Path) -> None:
+def launch_publisher(config: Config, database_dir: Path) -> None:
     """Start ``python -m casman.sync.uploader`` detached; return at once."""
-    from casman.sync.outbox import outbox_dir
-
-    folder = outbox_dir(database_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    log_path = folder / LOG_NAME
+    database_dir.mkdir(parents=True, exist_ok=True)
+    log_path = database_dir / LOG_NAME
     if log_path.exists() and log_path.stat().st_size > LOG_LIMIT_BYTES:
-        log_path.replace(folder / (LOG_NAME + ".1"))  # one old log kept: bounded
+        log_path.replace(database_dir / (LOG_NAME + ".1"))  # one old log kept: bounded
     args = [sys.executable, "-m", "casman.sync.uploader", "--database-dir", str(database_dir)]
     if config.source is not None:
         args += ["--config", str(Path(config.source).resolve())]
@@ -66,32 +61,21 @@ def launch_uploader(config: Config, database_dir: Path) -> None:
 
 
 class AutoBackupPlugin:
-    """Counts every committed change; marks a backup due and hands it to the uploader."""
+    """Starts a publisher after each committed change (automatic publishing on)."""
 
     @hookimpl
     def casman_after_change(self, config: Config, database_dir: Path, change: Change) -> None:
-        if not config.sync.enabled:
+        del change
+        if not automatic_backups_on(config):
             return
-        automatic = automatic_backups_on(config)
         try:
-            # counted even with automatic backups off: status and the stale-copy warning
-            # say how much local work is not off-site
-            due = ScanTracker(database_dir).count(
-                change.db_name,
-                change.kind,
-                change.count,
-                config.sync,
-                utc_now(),
-                queue=automatic,
-            )
-            if due:
-                launch_uploader(config, database_dir)
-        except (OSError, Exception) as error:  # the change is committed: never fail it
-            log.warning("automatic backup not scheduled: %s", error)
+            launch_publisher(config, database_dir)
+        except OSError as error:  # the change is committed: never fail it
+            log.warning("automatic publishing not started: %s", error)
 
 
 def fire_after_change(config: Config, database_dir: Path, change: Change) -> None:
-    """Fire the ``casman_after_change`` hook, casman's automatic backups registered on it.
+    """Fire the ``casman_after_change`` hook, casman's automatic publishing registered on it.
 
     The program that writes (the CLI) subscribes this to :mod:`casman.db.changes`.
     """

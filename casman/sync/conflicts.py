@@ -1,43 +1,70 @@
-"""Which merge conflicts still need a person, read from local state only (works offline).
+"""Conflicts and their resolution, read from the local records (works offline).
 
-Every merge records its conflicts in the version it publishes; each sync keeps a copy of
-those of the versions the head still lists in the sync state. A *connection* conflict is
-resolved by an ordinary disconnect, so it counts as open only while the part it names still
-has more than one active link in the live database; the other kinds (a part number created
-twice, a row changed at two sites) stay listed for review until their version leaves the
-head.
+The conflicts are derived by the fold from the record set (:mod:`casman.sync.fold.conflicts`),
+so they are the same at every site holding the same records and stay listed until a record
+that settles them exists. ``resolve`` writes such a record: it touches the row (leaving it
+as it is now) and so supersedes every concurrent version of it.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from casman.sync.state import SyncState
+from casman.db import records as record_store
+from casman.db.changes import Change
+from casman.db.connection import open_databases, write_transaction
+from casman.db.readonly import open_read_only
+from casman.db.records import SCHEMAS
+from casman.db.schema import PARTS_DB
+from casman.domain.records import COLUMNS, TABLES
+from casman.errors import CasmanError
+from casman.sync.errors import SyncError
+from casman.sync.fold import Conflict, fold
 
-CONNECTION = "connection"
-
-
-def head_conflicts(versions: Iterable[object]) -> list[dict[str, str]]:
-    """The conflicts recorded in a head's versions, each tagged with its version."""
-    found = []
-    for version in versions:
-        key = getattr(version, "key", "")
-        for conflict in getattr(version, "conflicts", ()):
-            found.append({**dict(conflict), "version": str(key)})
-    return found
-
-
-def still_open(conn: sqlite3.Connection, conflict: Mapping[str, str]) -> bool:
-    if conflict.get("kind") != CONNECTION:
-        return True
-    from casman.db.assembly import active_link_counts  # only when a conflict exists
-
-    outgoing, incoming = active_link_counts(conn, conflict.get("key", ""))
-    return outgoing > 1 or incoming > 1
+_KEY_WHERE = {
+    "parts": "part_number = ?",
+    "antenna_positions": "antenna_number = ?",
+    "snap_boards": "chassis || slot = ?",
+    "grid_positions": "grid_code = ?",
+}
 
 
-def open_conflicts(database_dir: Path, conn: sqlite3.Connection) -> list[dict[str, str]]:
-    """Recorded conflicts that are not resolved in the live database ``conn`` reads."""
-    return [c for c in SyncState(database_dir).conflicts() if still_open(conn, c)]
+def local_conflicts(database_dir: Path) -> list[Conflict]:
+    """The open conflicts of this site's record set ([] without databases)."""
+    try:
+        conn = open_read_only(database_dir)
+    except CasmanError:
+        return []
+    try:
+        return fold(record_store.all_records(conn)).conflicts
+    finally:
+        conn.close()
+
+
+def resolve(database_dir: Path, ref: str) -> str:
+    """Settle the conflict on ``ref`` (``table:key``) keeping the row as it is now."""
+    table, _, key = ref.partition(":")
+    if table not in TABLES or table == "assembly" or not key:
+        raise SyncError(
+            f"{ref!r} is not a row reference like antenna_positions:ANT00001 (see "
+            "`casman sync conflicts`); a link conflict is settled by `casman assembly disconnect`"
+        )
+    open_refs = {c.ref for c in local_conflicts(database_dir) if c.kind != "link"}
+    if ref not in open_refs:
+        raise SyncError(f"there is no open conflict on {ref}; `casman sync conflicts` lists them")
+    conn = open_databases(database_dir)
+    try:
+        with write_transaction(conn, Change(PARTS_DB, "resolve")):
+            target = f"{SCHEMAS[table]}.{table}"
+            column = COLUMNS[table][0]
+            touched = conn.execute(
+                f"UPDATE {target} SET {column} = {column} WHERE {_KEY_WHERE[table]}", (key,)
+            ).rowcount
+            if not touched:
+                record_store.note_pending(conn, table, "delete", key)
+        row = conn.execute(
+            "SELECT id FROM main.casman_changes ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    return str(row[0])

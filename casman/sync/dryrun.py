@@ -26,11 +26,12 @@ from casman.storage import quota
 from casman.storage.backend import ListPage, ObjectInfo
 from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from casman.storage.operations import Storage, StorageOp
-from casman.sync.context import SyncContext
-from casman.sync.snapshot import take_snapshot
+from casman.sync.checkpoint import snapshot_bytes
+from casman.sync.session import Session
 
 T = TypeVar("T")
-_STATE_FILES = (".casman_sync_state.json", ".scan_tracker.json", ".casman_fingerprints.json")
+_STATE_FILES = (".casman-sync.db",)
+_PLAIN_STATE_FILES = (".casman-offsite.json",)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class DryRunStorage(Storage):
 
 
 @contextmanager
-def sandbox(context: SyncContext) -> Iterator[tuple[SyncContext, DryRunStorage]]:
+def sandbox(context: Session) -> Iterator[tuple[Session, DryRunStorage]]:
     """A context over a temporary copy of the database directory and a DryRunStorage.
 
     Nothing local changes (restores and merges install into the copy); the quota tracker
@@ -140,18 +141,18 @@ def sandbox(context: SyncContext) -> Iterator[tuple[SyncContext, DryRunStorage]]
     real = context.database_dir
     with tempfile.TemporaryDirectory(prefix="casman-dry-run-") as folder:
         copy = Path(folder)
-        for db_name in DATABASE_NAMES:
-            if (real / db_name).exists():
-                take_snapshot(real / db_name, copy / db_name)
-        for name in _STATE_FILES:
+        for name in (*DATABASE_NAMES, *_STATE_FILES):
+            if (real / name).exists():
+                (copy / name).write_bytes(snapshot_bytes(real / name))
+        for name in _PLAIN_STATE_FILES:
             if (real / name).is_file():
                 shutil.copy2(real / name, copy / name)
         storage = DryRunStorage(context.storage)
         config = dataclasses.replace(context.config, database_dir=copy)
-        yield SyncContext(config, storage, context.clock), storage
+        yield Session(config, storage, context.clock), storage
 
 
-def dry_run(context: SyncContext, action: Callable[[SyncContext], T]) -> tuple[T, Plan]:
+def dry_run(context: Session, action: Callable[[Session], T]) -> tuple[T, Plan]:
     """Run ``action`` in a sandbox; return its result and the requests it would send."""
     with sandbox(context) as (copy, storage):
         result = action(copy)

@@ -40,6 +40,7 @@ from casman.sync.errors import (
     SyncError,
 )
 from casman.sync.fold import Conflict
+from casman.sync.offsite import note_offsite
 from casman.sync.session import Session
 from casman.sync.site.receive import receive
 from casman.sync.site.state import SiteState, StoreState, store_location
@@ -259,12 +260,16 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             published = site_state.published(location)
             pending = [r for r in record_store.all_records(conn) if r.id not in published]
         own_tip = head.sites.get(me) if me else None
-        stale_tip = me is not None and state.own_key is not None and (
-            own_tip is None or own_tip.key != state.own_key
+        stale_tip = (
+            me is not None
+            and state.own_key is not None
+            and (own_tip is None or own_tip.key != state.own_key)
         )
         if not pending and not (publish and stale_tip) and not founded:
             state.tips = {s: t.seq for s, t in head.sites.items()}
             site_state.save(state)
+            if publish:
+                note_offsite(session.database_dir, conn, state.last_contact, location)
             return outcome
         if me is None:
             me = _claim_site_id(conn)
@@ -280,14 +285,13 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
         if state.own_key is not None:
             new_head = head.with_tip(me, SiteTip(state.own_seq, state.own_key))
         try:
-            written = write_head(
-                session.storage, new_head, head if head.etag is not None else None
-            )
+            written = write_head(session.storage, new_head, head if head.etag is not None else None)
         except PreconditionFailedError:
             log.info("another site replaced the head meanwhile; another round")
             continue
         state.tips = {s: t.seq for s, t in written.sites.items()}
         site_state.save(state)
+        note_offsite(session.database_dir, conn, state.last_contact, location)
         return outcome
     raise SyncError(
         f"the store's head changed {MAX_ROUNDS} times while syncing (many sites at once?); "

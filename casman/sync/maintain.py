@@ -1,66 +1,101 @@
-"""``casman sync maintain``: verify every backup, report storage classes, apply retention.
+"""``casman sync maintain``: verify what the store's head names; report what is wrong.
 
-R2 moves objects to Infrequent Access only by lifecycle rules, so "touching" objects does
-nothing; what matters is knowing that every backup is intact and in Standard storage. Each
-object costs one HEAD (Class B); ``deep`` reads each body instead (one GET) and checks its
-SHA-256, which is the only way to catch a same-size corruption before a restore needs it.
-
-A backend that keeps bookkeeping files of its own (``local``: objects written by casman
-0.1, metadata left by a writer that crashed) tidies them first, through the optional
-:class:`~casman.storage.backend.Tidy` method of the storage contract, so the objects that
-are then verified are already in the backend's current layout.
+Every segment of every site's chain and every checkpoint is checked: by a HEAD request
+(exists, size), or with ``deep`` by downloading it and checking its SHA-256 (and each
+record's id) — the only way to catch a same-size corruption before someone needs it.
+A damaged or missing object is reported, never deleted; a backend's own bookkeeping is
+tidied first where it has a ``tidy`` method.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
-from casman.db.schema import DATABASE_NAMES
-from casman.storage import quota
 from casman.storage.backend import STANDARD_STORAGE_CLASS, Tidy
-from casman.sync.backup import apply_retention
-from casman.sync.backup_keys import BACKUP_PREFIX
-from casman.sync.catalog import list_backups
-from casman.sync.context import SyncContext
-from casman.sync.head import load_head
-from casman.sync.verify import verdicts
+from casman.storage.errors import ObjectNotFoundError
+from casman.sync.errors import DamagedObjectError, SyncError
+from casman.sync.session import Session
+from casman.sync.store import segments
+from casman.sync.store.head import read_head
 
-LEVEL_METADATA = "metadata (HEAD: database, SHA-256 present, size)"
-LEVEL_CONTENT = "content (GET: SHA-256 of every body)"
+MAX_CHAIN = 1_000_000
 
 
 @dataclass
 class MaintainReport:
-    level: str = LEVEL_METADATA
     verified: list[str] = field(default_factory=list)
     problems: dict[str, list[str]] = field(default_factory=dict)
     not_standard: dict[str, str] = field(default_factory=dict)
-    deleted: list[str] = field(default_factory=list)
     tidied: list[str] = field(default_factory=list)
-    """What the backend's own tidy step did (converted objects, removed leftovers)."""
+    sizes: dict[str, int] = field(default_factory=dict)
+    level: str = "exists"
 
 
-def maintain(context: SyncContext, *, deep: bool = False) -> MaintainReport:
-    report = MaintainReport(level=LEVEL_CONTENT if deep else LEVEL_METADATA)
-    backend = context.storage.handle.impl
-    if isinstance(backend, Tidy) and not getattr(context.storage, "dry_run", False):
-        report.tidied = backend.tidy(BACKUP_PREFIX)
-    listing = list_backups(context.storage)
-    for db_name in DATABASE_NAMES:
-        entries = [entry for entry in listing if entry.key.db_name == db_name]
-        known = {}
-        for verdict in verdicts(context, entries, deep=deep):
-            known[verdict.entry.name] = verdict
-            if not verdict.ok:
-                report.problems[verdict.entry.name] = list(verdict.problems)
+def _note(report: MaintainReport, key: str, problem: str) -> None:
+    report.problems.setdefault(key, []).append(problem)
+
+
+def maintain(session: Session, *, deep: bool = False) -> MaintainReport:
+    report = MaintainReport(level="SHA-256 of every body" if deep else "exists (HEAD)")
+    impl = session.storage.handle.impl
+    if isinstance(impl, Tidy) and not session.storage.dry_run:
+        report.tidied = impl.tidy("")
+    head = read_head(session.storage)
+    if head is None:
+        raise SyncError("the store has no head; nothing to verify (run `casman sync sync`)")
+    segment_bytes = 0
+    for site, tip in sorted(head.sites.items()):
+        key: str | None = tip.key
+        for _ in range(MAX_CHAIN):
+            if key is None:
+                break
+            try:
+                if deep:
+                    body, info = session.storage.get(key, max_bytes=segments.MAX_SEGMENT_BYTES)
+                    segment = segments.decode(key, body)
+                    segment_bytes += len(body)
+                    following = segment.previous
+                else:
+                    info = session.storage.head(key)
+                    segment_bytes += info.size
+                    following = None  # the chain is only known from the bodies
+            except ObjectNotFoundError:
+                _note(report, key, f"missing (segment of site {site})")
+                break
+            except DamagedObjectError as error:
+                _note(report, key, str(error))
+                break
+            report.verified.append(key)
+            if info.storage_class != STANDARD_STORAGE_CLASS:
+                report.not_standard[key] = info.storage_class
+            key = following
+    report.sizes["segments"] = segment_bytes
+    checkpoint_bytes = 0
+    for checkpoint in head.checkpoints:
+        for db_name, key in checkpoint.keys.items():
+            try:
+                if deep:
+                    body, info = session.storage.get(key)
+                    if hashlib.sha256(body).hexdigest() != checkpoint.sha256.get(db_name):
+                        _note(report, key, "does not match its SHA-256 (damaged)")
+                        continue
+                else:
+                    info = session.storage.head(key)
+                    if info.size != checkpoint.sizes.get(db_name):
+                        _note(
+                            report,
+                            key,
+                            f"size {info.size}, the head says "
+                            f"{checkpoint.sizes.get(db_name)} (damaged)",
+                        )
+                        continue
+            except ObjectNotFoundError:
+                _note(report, key, "missing (checkpoint)")
                 continue
-            report.verified.append(verdict.entry.name)
-            if verdict.entry.info.storage_class != STANDARD_STORAGE_CLASS:
-                report.not_standard[verdict.entry.name] = verdict.entry.info.storage_class
-        listed = frozenset(v.key for v in load_head(context, db_name).versions)
-        retention = apply_retention(context, entries, known=known, protected=listed)
-        report.deleted += retention.deleted
-        report.verified = [key for key in report.verified if key not in retention.deleted]
-    remaining = [entry.info for entry in listing if entry.name not in set(report.deleted)]
-    quota.reconcile_storage(context.storage.handle, remaining, BACKUP_PREFIX)
+            checkpoint_bytes += info.size
+            report.verified.append(key)
+            if info.storage_class != STANDARD_STORAGE_CLASS:
+                report.not_standard[key] = info.storage_class
+    report.sizes["checkpoints"] = checkpoint_bytes
     return report

@@ -1,198 +1,207 @@
-"""``casman sync restore KEY``: the Litestream-style safe restore.
+"""``casman sync restore``: two meanings, kept apart (DESIGN §5).
 
-Download to a temp file beside the database (refusing anything larger than a limit before
-reading it), verify SHA-256 against the metadata, run ``PRAGMA integrity_check`` and the
-exact schema check, keep a local safety copy of the current database (and a remote one
-unless ``--no-backup``), then copy the rows into the live database in one transaction (see
-:mod:`casman.sync.install`). Any failure before that leaves the current database byte for
-byte as it was.
+* **Going back** to a moment: the fold of the records stamped up to then. Written to a new
+  pair of files (``--output``), which touches nothing live; or applied to the array as one
+  *revert* record that every site receives, so the next sync cannot silently undo it.
+  Going back never deletes parts: their labels exist, and their numbers stay taken.
+* **Repair**: a damaged or missing local database is set aside (a safety copy is kept) and
+  rebuilt from the store's records. Nothing is lost; no other site is affected.
+
+Any moment covered by the records is restorable; :func:`moments` lists them.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
+import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from casman.db.schema_check import check_candidate
-from casman.errors import CasmanError
-from casman.fileio import write_file
-from casman.storage.errors import ObjectTooLargeError
-from casman.sync.backup import backup_database
-from casman.sync.backup_keys import BackupKey, parse_backup_key
-from casman.sync.catalog import META_FINGERPRINT, META_SHA256
-from casman.sync.context import SyncContext
-from casman.sync.install import (
-    Guard,
-    both,
-    file_fingerprint,
-    install,
-    is_readable,
-    safety_copy,
-    unchanged_since,
-)
-from casman.sync.state import SyncedVersion
-from casman.sync.verify import MAX_BACKUP_BYTES
-
-STAMP_FORMAT = "%Y%m%d_%H%M%S"
-log = logging.getLogger("casman.sync")
-
-
-class RestoreRefusedError(CasmanError):
-    """The backup failed a check; the current database was not touched."""
-
-
-@dataclass
-class RestoreResult:
-    key: str
-    db_name: str
-    records: int
-    local_safety_copy: Path | None
-    remote_safety_backup: str | None
+from casman.db import records as record_store
+from casman.db.changes import Change
+from casman.db.connection import open_databases, write_transaction
+from casman.db.records import SCHEMAS
+from casman.db.schema import DATABASE_NAMES, PARTS_DB
+from casman.domain import hlc
+from casman.domain.records import COLUMNS, ID_TABLES, ChangeRecord
+from casman.domain.timestamps import now_iso
+from casman.sync.errors import SyncError
+from casman.sync.fold import fold
+from casman.sync.fold.apply import Row
+from casman.sync.site.receive import receive
+from casman.sync.site.safety import is_readable, safety_copy
+from casman.sync.site.tables import live_tables
 
 
 @dataclass(frozen=True)
-class VerifiedDownload:
-    sha256: str
+class Moment:
+    """One restorable moment: a record's time, what it was, where it was made."""
+
+    at: datetime
+    kind: str
+    site: str
+    record: str
+
+
+def _records(database_dir: Path) -> list[ChangeRecord]:
+    conn = open_databases(database_dir, create=False)
+    try:
+        return record_store.all_records(conn)
+    finally:
+        conn.close()
+
+
+def up_to(records: Sequence[ChangeRecord], moment: datetime) -> list[ChangeRecord]:
+    """The records stamped at or before ``moment`` (to the millisecond)."""
+    limit = hlc.from_datetime(moment) | ((1 << hlc.COUNTER_BITS) - 1)
+    return [r for r in records if r.hlc <= limit]
+
+
+def moments(database_dir: Path) -> list[Moment]:
+    return [Moment(hlc.to_datetime(r.hlc), r.kind, r.site, r.id) for r in _records(database_dir)]
+
+
+@dataclass(frozen=True)
+class OutputResult:
+    folder: Path
     records: int
-    fingerprint: str
+    conflicts: int
 
 
-def download_verified(context: SyncContext, backup: BackupKey, temp: Path) -> VerifiedDownload:
-    """GET the backup into ``temp`` and check it: checksum, integrity, exact schema."""
+def restore_to_folder(database_dir: Path, moment: datetime, folder: Path) -> OutputResult:
+    """Write the state at ``moment`` as a new pair of databases in ``folder``."""
+    for name in DATABASE_NAMES:
+        if (folder / name).exists():
+            raise SyncError(f"{folder / name} exists; choose an empty folder for --output")
+    wanted = up_to(_records(database_dir), moment)
+    if not wanted:
+        raise SyncError(f"no change is recorded at or before {moment:%Y-%m-%d %H:%M:%S}Z")
+    conn = open_databases(folder)
     try:
-        body, info = context.storage.get(backup.key, max_bytes=MAX_BACKUP_BYTES)
-    except ObjectTooLargeError as error:
-        raise RestoreRefusedError(f"{backup.key} refused: {error}") from None
-    expected = info.metadata.get(META_SHA256)
-    if not expected:
-        raise RestoreRefusedError(
-            f"{backup.key} has no sha256 in its metadata, so it cannot be verified; not restored"
-        )
-    actual = hashlib.sha256(body).hexdigest()
-    if actual != expected:
-        raise RestoreRefusedError(
-            f"{backup.key} is corrupt: its SHA-256 is {actual[:12]}…, the metadata says "
-            f"{expected[:12]}…; not restored, the current database is unchanged"
-        )
-    write_file(temp, body)
+        received = receive(conn, wanted)
+    finally:
+        conn.close()
+    return OutputResult(folder, received.new, len(received.conflicts))
+
+
+def _key_rows(rows: list[Row], table: str) -> dict[str, Row]:
+    from casman.domain.records import natural_key
+
+    return {natural_key(table, row): row for row in rows}
+
+
+def _without_id(row: Row) -> Row:
+    return {k: v for k, v in row.items() if k != "id"}
+
+
+def _live_pairs(log: list[Row]) -> dict[tuple[object, object], Row]:
+    newest: dict[tuple[object, object], Row] = {}
+    for event in log:
+        newest[(event["part_number"], event["connected_to"])] = event
+    return {pair: e for pair, e in newest.items() if e["connection_status"] == "connected"}
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    record: str | None
+    changed_rows: int
+
+
+def revert_to(database_dir: Path, moment: datetime) -> RevertResult:
+    """Make the array's state what it was at ``moment``, as one new record (parts kept)."""
+    records = _records(database_dir)
+    wanted = up_to(records, moment)
+    if not wanted:
+        raise SyncError(f"no change is recorded at or before {moment:%Y-%m-%d %H:%M:%S}Z")
+    target = fold(wanted).tables
+    conn = open_databases(database_dir)
+    changed = 0
     try:
-        records = check_candidate(temp, backup.db_name)
-    except CasmanError as error:
-        raise RestoreRefusedError(f"{backup.key} refused: {error}") from None
-    # the SHA-256 proved these are the bytes uploaded with this metadata: its fingerprint
-    # is the uploader's; only old backups without one are read row by row
-    fingerprint = info.metadata.get(META_FINGERPRINT) or file_fingerprint(temp, backup.db_name)
-    return VerifiedDownload(actual, records, fingerprint)
+        with write_transaction(conn, Change(PARTS_DB, "revert")):
+            current = live_tables(conn)
+            for table in ("antenna_positions", "snap_boards", "grid_positions"):
+                changed += _revert_table(conn, table, current[table], target.ordered(table))
+            changed += _revert_links(conn, current["assembly"], target.log)
+        row = conn.execute(
+            "SELECT id FROM main.casman_changes ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    return RevertResult(str(row[0]) if changed and row else None, changed)
 
 
-def restore(
-    context: SyncContext, key: str, *, remote_backup: bool = True, guard: Guard | None = None
-) -> RestoreResult:
-    """Replace the local database by backup ``key`` after verifying it.
-
-    ``guard`` runs inside the install's write transaction (see :func:`install`).
-    """
-    backup = parse_backup_key(key)
-    db_name = backup.db_name
-    current = context.db_path(db_name)
-    stamp = context.clock().strftime(STAMP_FORMAT)
-    keep = context.safety_copies
-    with context.temp_file(db_name, ".restore") as temp:
-        download = download_verified(context, backup, temp)
-        log.info(
-            "downloaded and verified %s (sha256 %s, %d records)",
-            backup.key,
-            download.sha256,
-            download.records,
-        )
-        readable = is_readable(current)
-        if remote_backup and current.exists() and not readable:
-            kept = safety_copy(context.database_dir, db_name, stamp, "unreadable", keep)
-            raise CasmanError(
-                f"the current {db_name} is unreadable, so it cannot be backed up remotely "
-                f"before the restore; its raw file is kept at {kept.path if kept else '-'}; "
-                "run again with --no-backup to restore anyway"
-            )
-        remote_copy = None
-        if remote_backup and readable:
-            try:
-                made = backup_database(
-                    context, db_name, f"safety backup before restore of {backup.key}"
+def _revert_table(
+    conn: sqlite3.Connection, table: str, now_rows: list[Row], then_rows: list[Row]
+) -> int:
+    now, then = _key_rows(now_rows, table), _key_rows(then_rows, table)
+    target = f"{SCHEMAS[table]}.{table}"
+    key_column = {"antenna_positions": "antenna_number", "grid_positions": "grid_code"}
+    changed = 0
+    for key, row in now.items():
+        if key not in then or _without_id(then[key]) != _without_id(row):
+            if table in ID_TABLES:
+                conn.execute(f"DELETE FROM {target} WHERE id = ?", (row["id"],))
+            else:
+                conn.execute(
+                    f"DELETE FROM {target} WHERE {key_column[table]} = ?", (row[key_column[table]],)
                 )
-            except CasmanError as error:
-                raise CasmanError(
-                    f"the safety backup of the current {db_name} failed ({error}); nothing was "
-                    "restored. Fix the backend or run again with --no-backup"
-                ) from None
-            remote_copy = made.key or made.unchanged_since
-        kept = safety_copy(context.database_dir, db_name, stamp, "before-restore", keep)
-        local_copy = kept.path if kept else None
-        install(
-            temp,
-            context.database_dir,
-            db_name,
-            both(unchanged_since(kept, current, db_name), guard),
-        )
-    context.state.record(
-        context.backend,
-        db_name,
-        SyncedVersion(
-            sha256=download.sha256,
-            key=backup.key,
-            synced_at=stamp,
-            operation="restore",
-            fingerprint=download.fingerprint,
-        ),
-    )
-    context.record_event("restore")
-    return RestoreResult(backup.key, db_name, download.records, local_copy, remote_copy)
-
-
-LATEST = "latest"
-
-
-def resolve_targets(context: SyncContext, what: str, at: str | None = None) -> list[str]:
-    """The backup keys ``casman sync restore WHAT [--at T]`` means.
-
-    A backup key is itself; ``parts.db`` / ``assembled_casm.db`` is that database's newest
-    published version (the newest taken at or before ``at``); ``latest`` is the newest
-    version of each database.
-    """
-    from casman.db.schema import DATABASE_NAMES
-    from casman.domain.timestamps import parse_iso
-    from casman.sync.head import load_head
-
-    text = what.strip()
-    if text not in (LATEST, *DATABASE_NAMES):
-        if at is not None:
-            raise CasmanError("--at goes with a database name (parts.db), not with a backup key")
-        return [parse_backup_key(text).key]
-    limit = None
-    if at is not None:
-        try:
-            limit = parse_iso(at.strip().replace(" ", "T"))
-        except (ValueError, CasmanError):
-            raise CasmanError(
-                f"--at {at!r} is not a time; use ISO 8601 such as 2026-11-22T14:30:00Z"
-            ) from None
-    names = list(DATABASE_NAMES) if text == LATEST else [text]
-    keys = []
-    for db_name in names:
-        versions = load_head(context, db_name).versions
-        chosen = next(
-            (v for v in versions if limit is None or parse_backup_key(v.key).taken_at <= limit),
-            None,
-        )
-        if chosen is not None:
-            keys.append(chosen.key)
-        elif text != LATEST:
-            when = f" taken at or before {at}" if at else ""
-            raise CasmanError(
-                f"no published version of {db_name}{when} on backend {context.backend}; "
-                "see `casman sync list`"
+            changed += 1
+    for key, row in then.items():
+        if key not in now or _without_id(now[key]) != _without_id(row):
+            columns = COLUMNS[table]
+            marks = ", ".join("?" for _ in columns)
+            conn.execute(
+                f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({marks})",
+                tuple(row[c] for c in columns),
             )
-    if not keys:
-        raise CasmanError(f"nothing is published on backend {context.backend} to restore")
-    return keys
+            changed += key not in now  # a changed row was counted at its delete
+    return changed
+
+
+def _revert_links(conn: sqlite3.Connection, now_log: list[Row], then_log: list[Row]) -> int:
+    now, then = _live_pairs(now_log), _live_pairs(then_log)
+    stamp = now_iso()
+    changed = 0
+    columns = COLUMNS["assembly"]
+    marks = ", ".join("?" for _ in columns)
+    for _pair, event in [(p, e) for p, e in now.items() if p not in then]:
+        row = {
+            **event,
+            "connection_status": "disconnected",
+            "scan_time": stamp,
+            "connected_scan_time": stamp,
+        }
+        conn.execute(
+            f"INSERT INTO asm.assembly ({', '.join(columns)}) VALUES ({marks})",
+            tuple(row[c] for c in columns),
+        )
+        changed += 1
+    for _pair, event in [(p, e) for p, e in then.items() if p not in now]:
+        row = {**event, "scan_time": stamp, "connected_scan_time": stamp}
+        conn.execute(
+            f"INSERT INTO asm.assembly ({', '.join(columns)}) VALUES ({marks})",
+            tuple(row[c] for c in columns),
+        )
+        changed += 1
+    return changed
+
+
+@dataclass(frozen=True)
+class RepairPlan:
+    """Which local files are damaged or missing and set aside before rebuilding."""
+
+    set_aside: dict[str, Path | None]
+
+
+def set_aside_damaged(database_dir: Path, keep: int) -> RepairPlan:
+    """Move damaged database files out of the way (a safety copy of each is kept)."""
+    stamp = now_iso().replace("-", "").replace(":", "").replace("T", "_").rstrip("Z")
+    aside: dict[str, Path | None] = {}
+    for name in DATABASE_NAMES:
+        path = database_dir / name
+        if path.exists() and not is_readable(path):
+            aside[name] = safety_copy(database_dir, name, stamp, "damaged", keep)
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+    return RepairPlan(aside)

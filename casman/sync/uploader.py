@@ -1,54 +1,70 @@
-"""The detached uploader: ``python -m casman.sync.uploader --database-dir DIR``.
+"""The detached publisher: ``python -m casman.sync.uploader --database-dir DIR``.
 
-Started by an automatic-backup trigger, it takes the due snapshots into the outbox and
-publishes the outbox. Only one runs per database directory (the outbox lock); a second one
-exits at once. It goes round while new backups become due during its upload, then exits:
-nothing runs in the background when there is nothing to do. It writes one line per run to
-``outbox/uploader.log``.
+Started after a change (:mod:`casman.sync.auto`). It takes the *waiting* slot without
+blocking (if another publisher already waits, that one will see this change: exit), then
+the *running* lock (blocking), gives up the waiting slot, and syncs until nothing waits.
+It writes one line per run to ``.casman-publisher.log`` (bounded).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from casman.config import load_config
 from casman.errors import CasmanError
-from casman.sync.outbox import OutboxBusyError, flush, locked, snapshot_due
-from casman.sync.tracker import ScanTracker
 
 MAX_ROUNDS = 5
+WAITING_LOCK = ".casman-publisher.waiting"
+RUNNING_LOCK = ".casman-publisher.running"
+
+
+@contextlib.contextmanager
+def _flock(path: Path, *, block: bool) -> Iterator[bool]:
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
 
 
 def run(database_dir: Path, config_path: str | None) -> str:
-    """One uploader run; returns the line it logs."""
-    import dataclasses
-
-    from casman.storage.plugins import open_storage
-    from casman.sync.context import SyncContext
+    """One publisher run; returns the line it logs."""
+    from casman.sync.engine import converge
+    from casman.sync.offsite import pending
+    from casman.sync.session import open_session
 
     config = dataclasses.replace(load_config(config_path), database_dir=database_dir)
     if not config.sync.enabled:
         return "sync is disabled; nothing sent"
-    try:
-        with locked(database_dir, wait=0):
-            context = SyncContext(config, open_storage(config, purpose="backup", automatic=True))
-            published: list[str] = []
+    database_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as waiting_slot:
+        if not waiting_slot.enter_context(_flock(database_dir / WAITING_LOCK, block=False)):
+            return "another publisher is waiting; it takes this change along"
+        with _flock(database_dir / RUNNING_LOCK, block=True):
+            waiting_slot.close()  # from here on, a new change starts a new waiter
+            published = fetched = 0
             for _ in range(MAX_ROUNDS):
-                made = snapshot_due(context)
-                report = flush(context)
-                published += report.published + report.merged
-                if report.error:
-                    return f"queued {report.remaining}; upload failed: {report.error}"
-                tracks = ScanTracker(database_dir).read()
-                if not made and all(
-                    t.queued_serial <= t.backed_up_serial for t in tracks.databases.values()
-                ):
+                session = open_session(config, purpose="backup", automatic=True)
+                outcome = converge(session, wait=120.0)
+                published += outcome.published
+                fetched += outcome.fetched
+                if not pending(database_dir).count:
                     break
-            return f"published {len(published)} version(s): {', '.join(published) or '-'}"
-    except OutboxBusyError:
-        return "another uploader is running"
+            return f"published {published} change(s), received {fetched}"
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         line = run(Path(args.database_dir), args.config)
     except CasmanError as error:
-        line = f"failed: {error}"
+        line = f"failed (the changes wait in the database): {error}"
     print(f"{now_iso()} {line}", flush=True)
     return 0
 

@@ -28,9 +28,9 @@ from casman.db.connection import DatabaseFileError
 from casman.db.readonly import open_read_only
 from casman.domain.errors import DomainError
 from casman.domain.grid import ArrayGeometry
-from casman.domain.kernel import KernelIndex
+from casman.domain.kernel import KernelIndex, kernel_for_geometry
 from casman.errors import CasmanError
-from casman.sync.conflicts import open_conflicts
+from casman.sync.conflicts import local_conflicts
 from casman.web import views
 from casman.web.chain_cache import ChainIndexCache
 from casman.web.hosts import host_name, refusal, served_host_names
@@ -134,7 +134,9 @@ def _register_routes(
 
     def home() -> Any:
         data = views.home_page(_conn(), _chain_index)
-        data["open_conflicts"] = open_conflicts(current_app.config["CASMAN_DATABASE_DIR"], _conn())
+        data["open_conflicts"] = [
+            c.to_json() for c in local_conflicts(current_app.config["CASMAN_DATABASE_DIR"])
+        ]
         return _render("home.html", data, pages=PAGES)
 
     def chains_data() -> dict[str, Any]:
@@ -173,7 +175,8 @@ def _register_routes(
         return jsonify(views.snap_page(_conn(), _chain_index))
 
     def api_antenna(query: str) -> Any:
-        return jsonify(views.antenna_detail(_conn(), query))
+        layout = kernel if kernel is not None else kernel_for_geometry(geometry)
+        return jsonify(views.antenna_detail(_conn(), query, layout))
 
     def api_board(name: str) -> Any:
         return jsonify(views.board_detail(_conn(), name))

@@ -108,13 +108,13 @@ def _skipped(result: FoldResult, by_id: dict[str, ChangeRecord]) -> Iterator[Con
 
 
 def _links(result: FoldResult) -> Iterator[Conflict]:
-    newest: dict[tuple[object, object], dict[str, object]] = {}
+    newest: dict[tuple[object, object], object] = {}
     for event in result.tables.log:
-        newest[(event["part_number"], event["connected_to"])] = event
+        newest[(event["part_number"], event["connected_to"])] = event["connection_status"]
     outgoing: dict[object, list[object]] = {}
     incoming: dict[object, list[object]] = {}
-    for (source, target), event in newest.items():
-        if event["connection_status"] == "connected":
+    for (source, target), status in newest.items():
+        if status == "connected":
             outgoing.setdefault(source, []).append(target)
             incoming.setdefault(target, []).append(source)
     for part, targets in sorted(outgoing.items(), key=lambda kv: str(kv[0])):

@@ -9,6 +9,7 @@ damaged object can never reach a database.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import zlib
@@ -110,15 +111,14 @@ def upload(
     body = encode(site, seq, previous, records)
     key = segment_key(site, seq, hashlib.sha256(body).hexdigest())
     conditional = storage.handle.spec.capabilities.conditional_writes
-    try:
+    with contextlib.suppress(PreconditionFailedError):
+        # its name is its content: what is there is what we meant to write
         storage.put(
             key,
             body,
             {"casman-records": str(len(records))},
             if_none_match="*" if conditional else None,
         )
-    except PreconditionFailedError:
-        pass  # its name is its content: what is there is what we meant to write
     return key
 
 

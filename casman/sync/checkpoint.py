@@ -1,0 +1,140 @@
+"""Checkpoints: plain SQLite snapshots of both databases, under the spec's backup keys.
+
+A checkpoint is what a person (or ``sqlite3``) can open without casman, and a quick start
+for a new site; it is never the truth. ``parts.db`` carries the change records, so a
+checkpoint restored anywhere adds its records to the site's set and loses nothing. Each is
+named in the head with its SHA-256 and the records it holds; retention keeps the newest
+``keep_versions`` and deletes only checkpoints the head no longer needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import tempfile
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from casman.db import records as record_store
+from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
+from casman.domain.timestamps import to_iso
+from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
+from casman.sync.backup_keys import new_key
+from casman.sync.errors import DamagedObjectError, SyncError
+from casman.sync.session import Session
+from casman.sync.store.head import Checkpoint, Head, read_head, write_head
+
+MAX_CHECKPOINT_BYTES = 2 * 1024 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    checkpoint: Checkpoint
+    deleted: tuple[str, ...]
+
+
+def snapshot_bytes(source: Path) -> bytes:
+    """A consistent copy of ``source`` (SQLite's online backup API), as bytes."""
+    folder = source.parent if os.access(source.parent, os.W_OK) else None
+    handle, name = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".snapshot", dir=folder)
+    os.close(handle)
+    temp = Path(name)
+    try:
+        reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        writer = sqlite3.connect(temp)
+        try:
+            reader.backup(writer)
+            writer.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            writer.close()
+            reader.close()
+        return temp.read_bytes()
+    except sqlite3.DatabaseError as error:
+        raise SyncError(f"cannot snapshot {source}: {error}") from None
+    finally:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(str(temp) + suffix).unlink(missing_ok=True)
+
+
+def _upload(
+    session: Session, db_name: str, body: bytes, when: datetime, meta: dict[str, str]
+) -> str:
+    conditional = session.storage.handle.spec.capabilities.conditional_writes
+    key = new_key(db_name, when)
+    for _ in range(60):
+        try:
+            session.storage.put(key.key, body, meta, if_none_match="*" if conditional else None)
+            return key.key
+        except PreconditionFailedError:
+            key = key.next_second()
+    raise SyncError(f"no free checkpoint key for {db_name} near {to_iso(when)}")
+
+
+def take_checkpoint(session: Session, keep: int) -> CheckpointResult:
+    """Snapshot both databases, upload them, name them in the head, apply retention."""
+    directory = session.database_dir
+    conn = sqlite3.connect(f"{(directory / PARTS_DB).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        count = record_store.record_count(conn)
+        newest = record_store.highest_stamp(conn) if count else 0
+        array = record_store.get_meta(conn, record_store.META_ARRAY) or ""
+    finally:
+        conn.close()
+    when = session.clock()
+    keys: dict[str, str] = {}
+    sums: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    for db_name in DATABASE_NAMES:
+        body = snapshot_bytes(directory / db_name)
+        digest = hashlib.sha256(body).hexdigest()
+        meta = {
+            "casman-sha256": digest,
+            "casman-database": db_name,
+            "casman-array": array,
+            "casman-records": str(count),
+            "casman-newest": str(newest),
+        }
+        keys[db_name] = _upload(session, db_name, body, when, meta)
+        sums[db_name], sizes[db_name] = digest, len(body)
+    checkpoint = Checkpoint(keys, sums, sizes, count, newest, to_iso(when))
+    for _ in range(8):
+        head = read_head(session.storage)
+        if head is None:
+            raise SyncError("the store has no head; run `casman sync sync` first")
+        kept = (checkpoint, *head.checkpoints)[: max(1, keep)]
+        dropped = [c for c in head.checkpoints if c not in kept]
+        try:
+            write_head(session.storage, replace(head, checkpoints=kept), head)
+        except PreconditionFailedError:
+            continue
+        deleted = []
+        for old in dropped:
+            for key in old.keys.values():
+                try:
+                    session.storage.delete(key)
+                    deleted.append(key)
+                except ObjectNotFoundError:
+                    pass
+        return CheckpointResult(checkpoint, tuple(deleted))
+    raise SyncError("the store's head kept changing; the checkpoint is stored but not named")
+
+
+def find_checkpoint(head: Head, key: str) -> Checkpoint:
+    for checkpoint in head.checkpoints:
+        if key in checkpoint.keys.values():
+            return checkpoint
+    raise SyncError(f"{key} is not a checkpoint the store's head names; see `casman sync list`")
+
+
+def download_checkpoint(session: Session, checkpoint: Checkpoint, folder: Path) -> None:
+    """Both files into ``folder``, each verified against the SHA-256 the head names."""
+    for db_name in (PARTS_DB, ASSEMBLY_DB):
+        key = checkpoint.keys.get(db_name)
+        if key is None:
+            raise DamagedObjectError(f"the checkpoint of {checkpoint.created} has no {db_name}")
+        body, _ = session.storage.get(key, max_bytes=MAX_CHECKPOINT_BYTES)
+        if hashlib.sha256(body).hexdigest() != checkpoint.sha256.get(db_name):
+            raise DamagedObjectError(f"{key} does not match its SHA-256; it was not used")
+        (folder / db_name).write_bytes(body)

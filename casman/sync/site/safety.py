@@ -1,0 +1,91 @@
+"""Safety copies: before a database file is replaced or set aside, a copy is kept.
+
+A readable database is snapshotted (WAL content included); an unreadable one is copied byte
+for byte with its sidecars. Only the newest ``keep`` copies per database are kept, so the
+``safety/`` folder never grows without bound.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+from casman.fileio import fsync_file
+
+SAFETY_DIR = "safety"
+SIDECARS = ("-wal", "-shm", "-journal")
+DEFAULT_KEEP = 5
+_STAMPED = re.compile(r"^(?P<db>.+?)\.(?P<stamp>\d{8}_\d{6})\.")
+
+
+def is_readable(path: Path) -> bool:
+    if not path.exists():
+        return False
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return False
+    return True
+
+
+def safety_copy(
+    database_dir: Path, db_name: str, stamp: str, reason: str, keep: int = DEFAULT_KEEP
+) -> Path | None:
+    """Keep the current ``db_name`` under ``safety/``; the copy, or None if there is none."""
+    current = database_dir / db_name
+    if not current.exists():
+        return None
+    folder = database_dir / SAFETY_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{db_name}.{stamp}.{reason}"
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = folder / f"{db_name}.{stamp}.{reason}.{counter}"
+    try:
+        reader = sqlite3.connect(f"{current.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        writer = sqlite3.connect(target)
+        try:
+            reader.backup(writer)
+            writer.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            writer.close()
+            reader.close()
+    except sqlite3.DatabaseError:
+        target.unlink(missing_ok=True)
+        shutil.copy2(current, target)
+        for suffix in SIDECARS:
+            sidecar = current.with_name(current.name + suffix)
+            if sidecar.exists():
+                shutil.copy2(sidecar, target.with_name(target.name + suffix))
+    fsync_file(target)
+    prune_safety_copies(database_dir, db_name, keep)
+    return target
+
+
+def safety_copies(database_dir: Path, db_name: str) -> list[Path]:
+    """The safety copies of ``db_name`` (sidecars excluded), oldest first."""
+    folder = database_dir / SAFETY_DIR
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _STAMPED.match(path.name)
+        if match and match["db"] == db_name and not path.name.endswith(SIDECARS):
+            found.append((match["stamp"], path.stat().st_mtime_ns, path))
+    return [path for _, _, path in sorted(found)]
+
+
+def prune_safety_copies(database_dir: Path, db_name: str, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` safety copies (and their sidecars)."""
+    doomed = safety_copies(database_dir, db_name)[: -keep or None] if keep > 0 else []
+    for path in doomed:
+        for suffix in ("", *SIDECARS):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return doomed
