@@ -1,11 +1,12 @@
 """Configuration: config.yaml overlaid with the environment.
 
 Precedence for the file: ``--config`` > ``CASMAN_CONFIG`` > ``./config.yaml`` >
-``~/.config/casman/config.yaml``. PyYAML is imported only when a file exists, which keeps
-the everyday commands fast. Loading returns a :class:`Config` or raises
-:class:`ConfigError` with one line naming the file, the key and what is expected; it never
-prints. Problems that must not stop a command (unknown keys) are returned in
-``Config.warnings`` for the CLI to print.
+``$XDG_CONFIG_HOME/casman/config.yaml`` (``~/.config/casman/config.yaml`` when
+``XDG_CONFIG_HOME`` is unset, as the XDG base directory specification says). PyYAML is
+imported only when a file exists, which keeps the everyday commands fast. Loading returns
+a :class:`Config` or raises :class:`ConfigError` with one line naming the file, the key
+and what is expected; it never prints. Problems that must not stop a command (unknown
+keys) are returned in ``Config.warnings`` for the CLI to print.
 
 ``${VAR}`` in string values is expanded from the environment so secrets can stay out of
 the file. A variable that is unset *or empty* counts as not set, and then:
@@ -169,10 +170,21 @@ def find_config_file(explicit: str | None, environ: Mapping[str, str]) -> Path |
     from_env = environ.get("CASMAN_CONFIG")
     if from_env:
         return find_config_file(from_env, {})
-    for candidate in (Path("config.yaml"), Path.home() / ".config" / "casman" / "config.yaml"):
+    for candidate in (Path("config.yaml"), user_config_file(environ)):
         if candidate.is_file():
             return candidate
     return None
+
+
+def user_config_file(environ: Mapping[str, str]) -> Path:
+    """``$XDG_CONFIG_HOME/casman/config.yaml``, ``~/.config/casman/config.yaml`` when unset.
+
+    A relative ``XDG_CONFIG_HOME`` is ignored, as the XDG specification requires.
+    """
+    base = environ.get("XDG_CONFIG_HOME", "").strip()
+    if not base or not Path(base).is_absolute():
+        base = str(Path(environ.get("HOME") or Path.home()) / ".config")
+    return Path(base) / "casman" / "config.yaml"
 
 
 class _Refused(Exception):
@@ -304,6 +316,8 @@ def _sync_settings(raw: Mapping[Any, Any], environ: Mapping[str, str], where: st
     backend = environ.get("CASMAN_SYNC_BACKEND", "").strip()
     if backend:
         values["backend"] = backend
+    if environ.get("CASMAN_AUTO_BACKUP", "").strip():
+        values["auto_backup"] = parse_bool(environ["CASMAN_AUTO_BACKUP"], "CASMAN_AUTO_BACKUP")
     if values.get("backend") == DISABLED_BACKEND:
         values["enabled"] = False  # the spec's spelling of "sync off"
     known = {item.name for item in dataclasses.fields(SyncSettings)}
@@ -328,8 +342,8 @@ def user_data_dir(environ: Mapping[str, str]) -> Path:
         return (Path(base) if base else home / "AppData" / "Local") / "casman"
     if sys.platform == "darwin":
         return home / "Library" / "Application Support" / "casman"
-    xdg = environ.get("XDG_DATA_HOME")
-    return (Path(xdg) if xdg else home / ".local" / "share") / "casman"
+    xdg = environ.get("XDG_DATA_HOME", "").strip()
+    return (Path(xdg) if xdg and Path(xdg).is_absolute() else home / ".local" / "share") / "casman"
 
 
 def choose_database_dir(

@@ -351,8 +351,9 @@ def test_a_failed_write_leaves_no_temp_file_and_the_old_output(
         "--output",
         str(target),
         "--force",
+        code=1 if failure is not None else 130,  # Ctrl-C exits 130, as shells expect
     )
-    expected = "No space left on device" if failure is not None else "aborted"
+    expected = "No space left on device" if failure is not None else "Interrupted."
     assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert target.read_text() == "previous"
     _no_temp_files(tmp_path)

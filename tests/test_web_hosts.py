@@ -203,7 +203,7 @@ def test_web_command_warns_when_databases_are_missing(
     casman: Casman, served: dict[str, Any]
 ) -> None:
     result = casman.ok("web")
-    assert "warning: no casman database in" in result.stderr
+    assert "Warning: no casman database in" in result.stderr
     assert "parts.db is missing" in result.stderr
     assert list(casman.directory.iterdir()) == []
 

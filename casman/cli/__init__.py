@@ -2,7 +2,8 @@
 
 Lazy loading keeps ``casman parts list`` as fast as a bare ``import click, sqlite3``: the
 sync, plugin and web groups (and boto3, fsspec, Flask behind them) are never imported on
-the everyday path.
+the everyday path, nor is the sync engine (the stale-copy check after each command asks
+the connection it already has first, see :mod:`casman.cli.stale`).
 """
 
 from __future__ import annotations
@@ -34,17 +35,18 @@ LAZY_COMMANDS: dict[str, str] = {
 }
 
 COMMAND_HELP: dict[str, str] = {
-    "parts": "Add and list numbered parts (antennas, LNAs, coax, backplane boards).",
-    "assembly": "Connect and disconnect parts; show chains and history.",
-    "scan": "Interactive barcode scanning of connections and disconnections.",
-    "antenna": "Assign antennas to grid positions and look them up.",
-    "database": "Load SNAP boards and grid coordinates; print the databases.",
-    "snap": "Show SNAP boards, their ports and packet indices.",
-    "sync": "Back up, list, restore and sync the databases with a storage backend.",
-    "plugins": "List loaded plugins and the storage backends they register.",
-    "web": "Serve read-only web views of chains, the grid and SNAP ports.",
-    "config": "Show the settings in force and where each comes from; write a config.yaml.",
+    "parts": "Add and list numbered parts: antennas, LNAs, coax, boards.",
+    "assembly": "Connect and disconnect parts; chains and history.",
+    "scan": "Scan barcodes to record connections and disconnections.",
+    "antenna": "Place antennas on the grid and look them up.",
+    "database": "Load SNAP boards and coordinates; print the tables.",
+    "snap": "SNAP boards, their ports and packet indices.",
+    "sync": "Back up, restore and sync with a storage backend.",
+    "plugins": "List the plugins and the storage backends they add.",
+    "web": "Serve read-only web pages of chains, grid and SNAP.",
+    "config": "The settings in force and where each comes from.",
 }
+"""One-line summaries of the commands, shown without importing them."""
 
 
 class LazyGroup(click.Group):
@@ -59,7 +61,23 @@ class LazyGroup(click.Group):
             return None
         module_name, attribute = target.split(":")
         command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        if not command.short_help:
+            command.short_help = COMMAND_HELP[cmd_name]
+        from casman.cli.completion import attach_value_completion
+        from casman.cli.helptext import ensure_summaries
+
+        ensure_summaries(command, f"casman {cmd_name}")
+        attach_value_completion(command)
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A broken pipe is told apart here, before click turns every EPIPE into exit 1."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as error:
+            from casman.cli.errors import closed_output_or_failure
+
+            raise closed_output_or_failure(error) from None
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Every user-facing failure ends as one line on stderr, never a traceback."""
@@ -90,6 +108,14 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Every environment variable casman reads, after the commands."""
+        from casman.cli.environment import ENVIRONMENT
+        from casman.cli.helptext import format_environment
+
+        with formatter.section("Environment variables"):
+            format_environment(formatter, ENVIRONMENT)
+
 
 @click.group(cls=LazyGroup)
 @click.option(
@@ -105,7 +131,8 @@ class LazyGroup(click.Group):
     "config_path",
     type=click.Path(dir_okay=False),
     envvar="CASMAN_CONFIG",
-    help="config.yaml to use (default: ./config.yaml, then ~/.config/casman/config.yaml).",
+    help="config.yaml to use (default: ./config.yaml, then "
+    "$XDG_CONFIG_HOME/casman/config.yaml, ~/.config when unset).",
 )
 @click.option(
     "--database-dir",
@@ -117,32 +144,36 @@ class LazyGroup(click.Group):
     "-v",
     "--verbose",
     count=True,
-    help="Log what casman does to stderr (-vv for debug). Secrets are never logged.",
+    help="Say what casman does on stderr; -vv adds debug detail. Secrets are never logged.",
 )
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr: no warnings or notes.")
 @click.pass_context
 def cli(
-    ctx: click.Context, config_path: str | None, database_dir: str | None, verbose: int
+    ctx: click.Context,
+    config_path: str | None,
+    database_dir: str | None,
+    verbose: int,
+    quiet: bool,
 ) -> None:
     """casman — the assembly manager of the CASM array.
 
     Records which antenna feeds which LNA, coax, backplane board and SNAP port, where each
     antenna sits on the grid, and which packet index its signal arrives on.
     """
+    if quiet and verbose:
+        raise click.UsageError("-q and -v contradict each other; give one of them")
+    from casman.cli.verbosity import QUIET, set_verbosity
+
+    level = QUIET if quiet else min(verbose, 2)
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
     ctx.obj["database_dir"] = database_dir
+    ctx.obj["verbosity"] = level
+    set_verbosity(level)
     from casman.db.changes import subscribe
 
     subscribe(_after_change)
     ctx.call_on_close(_warn_if_stale)
-    if verbose:
-        import logging
-
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logger = logging.getLogger("casman")
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO)
 
 
 def _print_version(ctx: click.Context) -> None:
@@ -159,24 +190,31 @@ def _print_version(ctx: click.Context) -> None:
 
 def _after_change(database_dir: Path, change: Change) -> None:
     """Every committed change goes to the ``casman_after_change`` hook (automatic backups)."""
+    import logging
+
     from casman.cli.common import get_config
     from casman.sync.auto import fire_after_change
 
+    logging.getLogger("casman.cli").debug(
+        "committed %s on %s (%d record(s))", change.kind, change.db_name, change.count
+    )
     fire_after_change(get_config(), database_dir, change)
 
 
 def _warn_if_stale() -> None:
     """One line when local changes wait and the newest off-site copy is too old."""
     ctx = click.get_current_context(silent=True)
-    config = ctx.find_root().obj.get("config") if ctx is not None and ctx.obj else None
-    if config is None:
+    obj = ctx.find_root().obj if ctx is not None else None
+    if not isinstance(obj, dict) or obj.get("config") is None:
         return  # the command read no configuration, so it touched no database
+    config = obj["config"]
+    from casman.cli.stale import stale_line
+    from casman.cli.verbosity import note
     from casman.domain.timestamps import utc_now
-    from casman.sync.tracker import stale_warning
 
-    line = stale_warning(config.database_dir, config.sync, utc_now())
+    line = stale_line(config, utc_now(), obj.get("offsite_waits"))
     if line:
-        click.echo(line, err=True)
+        note(line)
 
 
 def main(argv: list[str] | None = None) -> Any:

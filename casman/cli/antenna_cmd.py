@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from casman.cli.common import (
@@ -14,9 +12,10 @@ from casman.cli.common import (
     print_table,
     writes_database,
 )
+from casman.cli.completion import complete_antenna_or_grid_code
 from casman.cli.output import format_signal
 from casman.domain.grid import geometry_from_config, normalise_antenna_number, parse_grid_code
-from casman.domain.kernel import KernelIndex, kernel_from_config
+from casman.domain.kernel import kernel_from_config
 
 
 @click.group()
@@ -24,8 +23,8 @@ def antenna() -> None:
     """Assign antennas to grid positions and look them up."""
 
 
-@antenna.command("assign")
-@click.argument("antenna_number", metavar="ANTENNA")
+@antenna.command("assign", short_help="Place an antenna at a grid position.")
+@click.argument("antenna_number", metavar="ANTENNA", shell_complete=complete_antenna_or_grid_code)
 @click.argument("grid_code")
 @click.option("--force", is_flag=True, help="Move the antenna if it is already placed elsewhere.")
 @click.option("--notes", help="A note stored with the assignment.")
@@ -49,8 +48,8 @@ def assign(antenna_number: str, grid_code: str, force: bool, notes: str | None) 
     click.echo(f"Assigned {placed.antenna_number} to {placed.grid_code}{where}")
 
 
-@antenna.command("remove")
-@click.argument("antenna_number", metavar="ANTENNA")
+@antenna.command("remove", short_help="Free the grid position of an antenna.")
+@click.argument("antenna_number", metavar="ANTENNA", shell_complete=complete_antenna_or_grid_code)
 @writes_database
 def remove(antenna_number: str) -> None:
     """Free the grid position of ANTENNA."""
@@ -62,17 +61,22 @@ def remove(antenna_number: str) -> None:
     click.echo(f"Removed {removed.antenna_number} from {removed.grid_code}")
 
 
-@antenna.command("show")
-@click.argument("query", metavar="ANTENNA_OR_GRID_CODE")
+@antenna.command("show", short_help="An antenna's position, kernel index and signals.")
+@click.argument(
+    "query", metavar="ANTENNA_OR_GRID_CODE", shell_complete=complete_antenna_or_grid_code
+)
 @json_option
 def show(query: str, as_json: bool) -> None:
-    """Position, coordinates, kernel index, and the SNAP port and packet index of P1 and P2."""
-    from casman.db.lookups import antenna_report
+    """Position, coordinates, kernel index, and the SNAP port and packet index of P1 and P2.
+
+    The --json document is the one /api/antenna/<ANTENNA_OR_GRID_CODE> of `casman web`
+    answers.
+    """
+    from casman.documents import antenna_document
 
     kernel = kernel_from_config(get_config().section("grid"))
     with open_db() as conn:
-        report = antenna_report(conn, query)
-    report["kernel_index"], report["kernel_index_note"] = _kernel_fields(kernel, report)
+        report = antenna_document(conn, query, kernel)
     if as_json:
         print_json(report)
         return
@@ -95,31 +99,19 @@ def show(query: str, as_json: bool) -> None:
         click.echo(format_signal(polarization, info))
 
 
-def _kernel_fields(kernel: KernelIndex, report: dict[str, Any]) -> tuple[int | None, str | None]:
-    """The kernel index of the report's position, or None and the one-line reason."""
-    code = report["grid_code"]
-    if code is None:
-        return None, f"{report['antenna_number']} is not assigned to a grid position"
-    return kernel.index_of(code), kernel.unmapped(code)
-
-
-@antenna.command("list")
+@antenna.command("list", short_help="Every assigned antenna and its grid position.")
 @json_option
 def list_(as_json: bool) -> None:
     """Every assigned antenna with its grid position and kernel index."""
-    from casman.db.lookups import position_info
     from casman.db.positions import all_positions
 
     kernel = kernel_from_config(get_config().section("grid"))
     with open_db() as conn:
         positions = all_positions(conn)
     if as_json:
-        print_json(
-            [
-                {**(position_info(p) or {}), "kernel_index": kernel.index_of(p.grid_code)}
-                for p in positions
-            ]
-        )
+        from casman.documents import position_document
+
+        print_json([position_document(p, kernel) for p in positions])
         return
     if not positions:
         click.echo("No antennas assigned.")
@@ -141,7 +133,7 @@ def list_(as_json: bool) -> None:
     click.echo(f"{len(positions)} antenna(s) assigned")
 
 
-@antenna.command("export")
+@antenna.command("export", short_help="The packet-index map for the correlator.")
 @click.option(
     "--format",
     "fmt",

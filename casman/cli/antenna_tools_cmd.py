@@ -184,7 +184,7 @@ def _database_points(conn: Any) -> list[PlotPoint]:
     )
 
 
-@click.command("plot")
+@click.command("plot", short_help="Draw the grid with the assigned antennas marked.")
 @click.option(
     "--output",
     "output",
@@ -227,7 +227,9 @@ def plot(output: str, csv_path: str | None, force: bool) -> None:
     click.echo(str(path))
 
 
-@click.command("generate-coordinates")
+@click.command(
+    "generate-coordinates", short_help="Write grid_positions.csv from one surveyed point."
+)
 @click.option("--reference-lat", type=float, required=True, help="Surveyed latitude (°).")
 @click.option("--reference-lon", type=float, required=True, help="Surveyed longitude (°).")
 @click.option("--reference-height", type=float, required=True, help="Surveyed height (m).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from casman.cli.common import json_option, open_db, print_json, print_table, writes_database
+from casman.cli.completion import complete_part
 from casman.cli.output import format_chain
 from casman.domain.connections import parse_part
 
@@ -14,9 +15,9 @@ def assembly() -> None:
     """Connect and disconnect parts; show chains and history."""
 
 
-@assembly.command("connect")
-@click.argument("source")
-@click.argument("target")
+@assembly.command("connect", short_help="Record that SOURCE feeds TARGET.")
+@click.argument("source", shell_complete=complete_part)
+@click.argument("target", shell_complete=complete_part)
 @writes_database
 def connect(source: str, target: str) -> None:
     """Record that SOURCE feeds TARGET (e.g. ANT00001P1 LNA00001P1, BAC00001P1 SNAP1A00)."""
@@ -28,9 +29,9 @@ def connect(source: str, target: str) -> None:
     click.echo(f"Connected {src.part_number} → {tgt.part_number}")
 
 
-@assembly.command("disconnect")
-@click.argument("source")
-@click.argument("target")
+@assembly.command("disconnect", short_help="Record that SOURCE no longer feeds TARGET.")
+@click.argument("source", shell_complete=complete_part)
+@click.argument("target", shell_complete=complete_part)
 @writes_database
 def disconnect(source: str, target: str) -> None:
     """Record that SOURCE no longer feeds TARGET (they must be connected).
@@ -46,13 +47,12 @@ def disconnect(source: str, target: str) -> None:
     click.echo(f"Disconnected {done.part_number} ↛ {done.connected_to}")
 
 
-@assembly.command("chain")
-@click.argument("part")
+@assembly.command("chain", short_help="The chain through a part, antenna to SNAP port.")
+@click.argument("part", shell_complete=complete_part)
 @json_option
 def chain(part: str, as_json: bool) -> None:
     """Show the whole chain through PART, ANTENNA to SNAP, with board and packet index."""
     from casman.db.chains import chain_through
-    from casman.db.lookups import chain_info
     from casman.db.parts import part_exists
 
     parsed = parse_part(part)
@@ -64,14 +64,16 @@ def chain(part: str, as_json: bool) -> None:
 
         raise CasmanError(f"part {parsed.part_number} does not exist")
     if as_json:
-        print_json(chain_info(found))
+        from casman.documents import chain_document
+
+        print_json(chain_document(found))
         return
     for line in format_chain(found):
         click.echo(line)
 
 
-@assembly.command("history")
-@click.argument("part")
+@assembly.command("history", short_help="Every connect and disconnect of a part.")
+@click.argument("part", shell_complete=complete_part)
 @json_option
 def history(part: str, as_json: bool) -> None:
     """Every connect/disconnect event involving PART, oldest first."""
@@ -81,7 +83,9 @@ def history(part: str, as_json: bool) -> None:
     with open_db() as conn:
         events = part_history(conn, parsed.part_number)
     if as_json:
-        print_json([event.__dict__ for event in events])
+        from casman.documents import event_document
+
+        print_json([event_document(event) for event in events])
         return
     if not events:
         click.echo(f"No events for {parsed.part_number}.")
@@ -92,8 +96,8 @@ def history(part: str, as_json: bool) -> None:
     )
 
 
-@assembly.command("remove")
-@click.argument("part")
+@assembly.command("remove", short_help="Take a part out of service: end its links.")
+@click.argument("part", shell_complete=complete_part)
 @writes_database
 def remove(part: str) -> None:
     """Take PART out of service: disconnect every live link it has (recorded as events)."""
@@ -107,20 +111,21 @@ def remove(part: str) -> None:
     click.echo(f"{parsed.part_number} is out of service ({len(ended)} link(s) ended)")
 
 
-@assembly.command("chains")
+@assembly.command("chains", short_help="Every chain, with the problems found.")
 @click.option("--incomplete", is_flag=True, help="Only chains that are incomplete or break a rule.")
 @json_option
 def chains(incomplete: bool, as_json: bool) -> None:
     """Every chain of the array, with the problems the web page highlights."""
     from casman.db.chains import all_chains
-    from casman.db.lookups import chain_info
 
     with open_db() as conn:
         found = all_chains(conn)
     if incomplete:
         found = [chain for chain in found if chain.problems]
     if as_json:
-        print_json([chain_info(chain) for chain in found])
+        from casman.documents import chain_document
+
+        print_json([chain_document(chain) for chain in found])
         return
     if not found:
         click.echo("No chains." if not incomplete else "No incomplete chains.")

@@ -17,7 +17,6 @@ _SYNC_ENV = {
     "backend": "CASMAN_SYNC_BACKEND",
     "auto_backup": "CASMAN_AUTO_BACKUP",
 }
-DEFAULT_INIT_PATH = Path("~/.config/casman/config.yaml")
 TEMPLATE = """\
 # casman configuration. Every setting is optional; the values shown are the defaults.
 # Environment variables win over this file (named beside each setting); ${VAR} in a value
@@ -44,7 +43,8 @@ database:
 #   part_number_end: 59999        # … so offline sites never create the same part
 
 local:
-  # path: /mnt/nas/casman-backups # CASMAN_LOCAL_PATH; default ~/.local/share/casman/backups
+  # path: /mnt/nas/casman-backups # CASMAN_LOCAL_PATH; default $XDG_DATA_HOME/casman/store
+                                  # (~/.local/share/casman/store)
 
 # r2:
 #   account_id: ${R2_ACCOUNT_ID}
@@ -63,7 +63,7 @@ def config() -> None:
     """Show the settings in force and where each comes from; write a config.yaml."""
 
 
-@config.command("path")
+@config.command("path", short_help="Which config file and databases are used, and why.")
 @json_option
 def path_(as_json: bool) -> None:
     """Which config file and which database directory commands use, and why."""
@@ -79,9 +79,11 @@ def path_(as_json: bool) -> None:
     if settings.source:
         click.echo(f"config file:   {settings.source}")
     else:
+        from casman.config import user_config_file
+
         click.echo(
             "config file:   none (defaults; looked for --config, CASMAN_CONFIG, "
-            "./config.yaml, ~/.config/casman/config.yaml)"
+            f"./config.yaml, {user_config_file(os.environ)})"
         )
     click.echo(f"databases:     {settings.database_dir}  ({settings.database_dir_source})")
 
@@ -106,6 +108,22 @@ def _sync_rows(settings: Any) -> list[tuple[str, object, str]]:
     return rows
 
 
+def automatic_backups(settings: Any) -> tuple[bool, str]:
+    """Whether automatic backups run, and why, in the words of the setting that decides."""
+    sync = settings.sync
+    if not sync.enabled:
+        return False, "sync is off (database.sync.enabled / CASMAN_SYNC_ENABLED)"
+    if not sync.auto_backup:
+        where = "CASMAN_AUTO_BACKUP" if os.environ.get("CASMAN_AUTO_BACKUP", "").strip() else None
+        return False, f"turned off by {where or 'database.sync.auto_backup'}"
+    triggers = ["after `parts add`"]
+    if sync.backup_on_scan_count:
+        triggers.append(f"every {sync.backup_on_scan_count} changes")
+    if sync.backup_on_hours:
+        triggers.append(f"{sync.backup_on_hours:g} h after a change")
+    return True, f"to {sync.backend}: {', '.join(triggers)}"
+
+
 def _backend_rows(settings: Any, name: str) -> list[tuple[str, object, str]]:
     from casman.storage.plugins import describe_settings, get_backend_spec
 
@@ -125,7 +143,7 @@ def _backend_rows(settings: Any, name: str) -> list[tuple[str, object, str]]:
     return rows
 
 
-@config.command("show")
+@config.command("show", short_help="Every setting in force and where it comes from.")
 @json_option
 def show(as_json: bool) -> None:
     """Every setting in force with the source of its value (secrets masked)."""
@@ -140,37 +158,41 @@ def show(as_json: bool) -> None:
         rows += _backend_rows(settings, settings.sync.backend)
     except CasmanError as error:
         rows.append((f"{settings.sync.backend}.*", None, f"backend not available: {error}"))
+    automatic, why = automatic_backups(settings)
     if as_json:
         print_json(
             {
                 "config_file": str(settings.source) if settings.source else None,
+                "automatic_backups": {"on": automatic, "why": why},
                 "settings": [{"key": k, "value": v, "source": s} for k, v, s in rows],
                 "warnings": list(settings.warnings),
             }
         )
         return
     click.echo(f"config file: {settings.source or 'none (defaults)'}")
+    click.echo(f"automatic backups: {'on' if automatic else 'off'} ({why})")
     width = max(len(key) for key, _, _ in rows)
     for key, value, source in rows:
         shown = "(not set)" if value is None else value
         click.echo(f"  {key:<{width}}  {shown}   [{source}]")
 
 
-@config.command("init")
+@config.command("init", short_help="Write a commented config.yaml with the defaults.")
 @click.option(
     "--path",
     "target",
     type=click.Path(dir_okay=False),
-    default=str(DEFAULT_INIT_PATH),
-    show_default=True,
-    help="Where to write the file.",
+    help="Where to write the file (default: $XDG_CONFIG_HOME/casman/config.yaml, "
+    "~/.config when unset).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing file.")
-def init(target: str, force: bool) -> None:
+def init(target: str | None, force: bool) -> None:
     """Write a commented config.yaml with every setting and its default."""
+    from casman.config import user_config_file
     from casman.userfiles import output_target, write_output
 
-    path = output_target(Path(target).expanduser(), force=force, option="--path")
+    chosen = Path(target).expanduser() if target else user_config_file(os.environ)
+    path = output_target(chosen, force=force, option="--path")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_output(path, TEMPLATE, force=force)
     click.echo(f"Wrote {path}; edit it, then check with `casman config show`")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from casman.cli.common import json_option, open_db, print_json, print_table, writes_database
+from casman.cli.completion import complete_part_type, complete_polarization
 from casman.domain.parts import parse_part_type, parse_polarization
 
 
@@ -13,10 +14,10 @@ def parts() -> None:
     """Add and list numbered parts (antennas, LNAs, coax, backplane boards)."""
 
 
-@parts.command("add")
-@click.argument("part_type", metavar="TYPE")
+@parts.command("add", short_help="Create numbered parts of a type and polarization.")
+@click.argument("part_type", metavar="TYPE", shell_complete=complete_part_type)
 @click.argument("count", type=click.IntRange(min=1, max=10_000))
-@click.argument("polarization")
+@click.argument("polarization", shell_complete=complete_polarization)
 @json_option
 @writes_database
 def add(part_type: str, count: int, polarization: str, as_json: bool) -> None:
@@ -43,9 +44,18 @@ def add(part_type: str, count: int, polarization: str, as_json: bool) -> None:
             click.echo(f"  {number}")
 
 
-@parts.command("list")
-@click.option("--type", "part_type", help="Only this type (name or prefix).")
-@click.option("--polarization", help="Only this polarization (1, 2, P1, P2).")
+@parts.command("list", short_help="List parts, filtered by type and polarization.")
+@click.option(
+    "--type",
+    "part_type",
+    help="Only this type (name or prefix).",
+    shell_complete=complete_part_type,
+)
+@click.option(
+    "--polarization",
+    help="Only this polarization (1, 2, P1, P2).",
+    shell_complete=complete_polarization,
+)
 @json_option
 def list_(part_type: str | None, polarization: str | None, as_json: bool) -> None:
     """List parts, optionally filtered by type and polarization."""
@@ -56,7 +66,9 @@ def list_(part_type: str | None, polarization: str | None, as_json: bool) -> Non
     with open_db() as conn:
         records = list_parts(conn, kind, pol)
     if as_json:
-        print_json([record.__dict__ for record in records])
+        from casman.documents import part_document
+
+        print_json([part_document(record) for record in records])
         return
     if not records:
         click.echo("No parts.")

@@ -51,8 +51,10 @@ class ProgressPlugin:
 
 
 def show_progress_on_terminal() -> None:
-    """Register the progress wrapper once, when stderr is a terminal."""
-    if not sys.stderr.isatty():
+    """Register the progress wrapper once, when stderr is a terminal (and no ``-q``)."""
+    from casman.cli.verbosity import QUIET, verbosity
+
+    if not sys.stderr.isatty() or verbosity() == QUIET:
         return
     from casman.storage.plugins import get_plugin_manager
 

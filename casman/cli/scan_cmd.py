@@ -17,6 +17,7 @@ from typing import TextIO
 import click
 
 from casman.cli.common import open_db, writes_database
+from casman.cli.verbosity import note
 from casman.domain.connections import Part, parse_part
 from casman.domain.timestamps import now_iso
 from casman.errors import CasmanError
@@ -137,9 +138,7 @@ def _loop(verb: str, record: Callable[..., int], after: str) -> None:
     interactive = sys.stdin.isatty()
     done = refused = 0
     if interactive:
-        click.echo(
-            f"Scanning {verb}s: scan the source, then the target. Empty line to finish.", err=True
-        )
+        note(f"Scanning {verb}s: scan the source, then the target. Empty line to finish.")
     scans = _interactive_scans(_prompt) if interactive else _piped_scans(_stdin_lines())
     with open_db() as conn:
         while True:
@@ -160,7 +159,7 @@ def _loop(verb: str, record: Callable[..., int], after: str) -> None:
             arrow = "→" if verb == "connection" else "↛"
             click.echo(f"✓ {scan.source.part_number} {arrow} {scan.target.part_number}")
 
-    click.echo(f"{done} {verb}(s) recorded, {refused} refused", err=True)
+    note(f"{done} {verb}(s) recorded, {refused} refused")
     if refused:
         sys.exit(1)
 
@@ -176,7 +175,7 @@ def scan() -> None:
     """Interactive barcode scanning of connections and disconnections."""
 
 
-@scan.command("connection")
+@scan.command("connection", short_help="Scan source/target pairs and connect them.")
 @writes_database
 def connection() -> None:
     """Scan SOURCE then TARGET pairs and connect each; stops at an empty line or EOF."""
@@ -185,7 +184,7 @@ def connection() -> None:
     _loop("connection", connect, "connect")
 
 
-@scan.command("disconnection")
+@scan.command("disconnection", short_help="Scan source/target pairs and disconnect them.")
 @writes_database
 def disconnection() -> None:
     """Scan SOURCE then TARGET pairs and disconnect each; stops at an empty line or EOF."""

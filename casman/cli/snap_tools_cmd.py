@@ -10,7 +10,7 @@ import click
 DEFAULT_OUTPUT = "snap_boards.csv"
 
 
-@click.command("generate-csv")
+@click.command("generate-csv", short_help="Write a placeholder snap_boards.csv.")
 @click.option(
     "--chassis",
     "chassis_count",

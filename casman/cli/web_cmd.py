@@ -80,7 +80,9 @@ def web(host: str, port: int, allow_hosts: tuple[str, ...]) -> None:
     try:
         open_read_only(config.database_dir).close()
     except DatabaseFileError as error:
-        click.echo(f"warning: {error}; the pages answer 503 until that is fixed", err=True)
+        from casman.cli.verbosity import note
+
+        note(f"Warning: {error}; the pages answer 503 until that is fixed")
     try:
         app = create_app(
             config.database_dir,

@@ -1,7 +1,8 @@
 """What each web page shows, as plain dicts: the HTML templates and ``?format=json`` share them.
 
-Every answer about one antenna or board comes from :mod:`casman.db.lookups`, the same code
-as ``casman antenna show`` and ``casman snap show``, so the web and the CLI never disagree.
+Every answer about one antenna, chain or board is a document of :mod:`casman.documents`,
+built by the same code as ``casman antenna show --json``, ``assembly chain --json`` and
+``snap show --json``, so the web and the CLI never disagree.
 The whole-array pages (all chains, all 44 boards) walk the links once instead of asking
 per board, which keeps them fast at many times the full build-out.
 """
@@ -25,11 +26,8 @@ from casman.db.chains import (
 )
 from casman.db.lookups import (
     PortRow,
-    antenna_report,
     array_counts,
     board_info,
-    board_report,
-    chain_info,
     port_rows,
 )
 from casman.db.parts import part_exists
@@ -41,6 +39,7 @@ from casman.db.positions import (
     position_of_antenna,
 )
 from casman.db.snap_boards import all_boards
+from casman.documents import antenna_document, board_document, chain_document
 from casman.domain.connections import parse_part
 from casman.domain.errors import DomainError
 from casman.domain.grid import (
@@ -114,7 +113,7 @@ def parse_chain_query(query: str) -> ChainQuery:
 
 def _board_ports(conn: sqlite3.Connection, board_id: SnapBoardId) -> dict[str, Any]:
     """``board_report`` with an explicit ``connected`` per port and a count, for the search."""
-    report = board_report(conn, board_id)
+    report = board_document(conn, board_id)
     ports = [{**port, "connected": port["connected_from"] is not None} for port in report["ports"]]
     return {
         **report,
@@ -149,12 +148,6 @@ def _not_connected_message(
     if not _part_exists(conn, search.parts):
         raise NotFoundError(f"part {cleaned} is not known; check the number")
     return f"{cleaned} is not connected to anything"
-
-
-def _chain_row(chain: Chain) -> dict[str, Any]:
-    info = chain_info(chain)
-    info["polarization"] = info["antenna"][-2:] if info["antenna"] else _polarization(chain)
-    return info
 
 
 def _polarization(chain: Chain) -> str | None:
@@ -245,7 +238,7 @@ def chains_page(
         "page": number,
         "per_page": size,
         "pages": pages,
-        "chains": [_chain_row(chain) for chain in shown],
+        "chains": [chain_document(chain) for chain in shown],
     }
 
 
@@ -413,28 +406,33 @@ def grid_page(
     }
 
 
-def antenna_detail(conn: sqlite3.Connection, query: str) -> dict[str, Any]:
-    """``antenna_report`` with 404 for well-formed numbers and codes the databases lack.
+def antenna_detail(
+    conn: sqlite3.Connection, query: str, kernel: KernelIndex | None = None
+) -> dict[str, Any]:
+    """The antenna document (as ``casman antenna show --json``), 404 for well-formed
+    numbers and codes the databases lack; ``kernel`` as for :func:`grid_page`.
 
     Anything not starting with ``ANT`` is read as a grid code, so a mistyped code gets the
     grid code's own explanation rather than "not an antenna number".
     """
+    layout = kernel if kernel is not None else kernel_for_geometry(None)
     cleaned = clean_query(query)
     if cleaned.startswith("ANT"):
         antenna = normalise_antenna_number(cleaned)
         if not _part_exists(conn, (antenna + "P1", antenna + "P2")):
             raise NotFoundError(f"antenna {antenna} does not exist")
-        return antenna_report(conn, antenna)
+        return antenna_document(conn, antenna, layout)
     grid = parse_grid_code(cleaned)
     if grid.grid_code not in all_coordinates(conn) and antenna_at(conn, grid.grid_code) is None:
         raise NotFoundError(f"grid position {grid.grid_code} has no coordinates and no antenna")
-    return antenna_report(conn, grid.grid_code)
+    return antenna_document(conn, grid.grid_code, layout)
 
 
 def board_detail(conn: sqlite3.Connection, name: str) -> dict[str, Any]:
-    """``board_report``; 404 for a board that is neither configured nor wired."""
+    """The board document (as ``casman snap show --json``); 404 for a board that is
+    neither configured nor wired."""
     board_id = parse_board(clean_query(name))
-    report = board_report(conn, board_id)
+    report = board_document(conn, board_id)
     if not report["configured"] and not any(p["connected_from"] for p in report["ports"]):
         raise NotFoundError(
             f"board {board_id.name} is not configured and nothing is connected to it"

@@ -1,20 +1,43 @@
-"""Registers backend ``local``; imports nothing but casman.storage (the backend loads later)."""
+"""Registers backend ``local``; imports nothing but casman.storage (the backend loads later).
+
+Where backups go by default: ``store/`` in the per-user data directory
+(``$XDG_DATA_HOME/casman/store``, ``~/.local/share/casman/store`` when unset), beside the
+default ``database/`` and never inside it, so whatever keys the sync engine writes stay in
+one folder of their own. casman 0.2.0 rooted the store at ``…/casman/backups``, and its
+keys began with ``backups/`` too (``backups/backups/…``); a store found there, with none
+in the new place, is still the default, so an upgrade never loses sight of its backups.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from casman.storage import Backend, BackendOption, BackendSpec, Capabilities, CostModel, hookimpl
 
-DEFAULT_PATH = "~/.local/share/casman/backups"
+DEFAULT_DESCRIPTION = "$XDG_DATA_HOME/casman/store, ~/.local/share when unset"
+"""What ``path`` is when unset (shown by ``casman plugins``)."""
+
+
+def default_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The store root when ``path`` is unset: ``store/`` of the per-user data directory,
+    or 0.2.0's ``backups/`` when only that one exists."""
+    from casman.config import user_data_dir
+
+    data = user_data_dir(os.environ if environ is None else environ)
+    store, old_root = data / "store", data / "backups"
+    if not store.exists() and old_root.is_dir():
+        return old_root
+    return store
 
 
 def make_backend(settings: Mapping[str, Any]) -> Backend:
     """The factory: a LocalBackend rooted at the resolved ``path`` (created on first put)."""
     from casman_local.backend import LocalBackend
 
-    return LocalBackend(str(settings.get("path") or DEFAULT_PATH))
+    return LocalBackend(str(settings.get("path") or default_path()))
 
 
 SPEC = BackendSpec(
@@ -24,9 +47,8 @@ SPEC = BackendSpec(
     options=(
         BackendOption(
             name="path",
-            description="Directory that holds the objects.",
+            description=f"Directory that holds the objects (default: {DEFAULT_DESCRIPTION}).",
             env="CASMAN_LOCAL_PATH",
-            default=DEFAULT_PATH,
         ),
     ),
     capabilities=Capabilities(

@@ -7,7 +7,6 @@ the files themselves, which is what a user with a USB stick and no casman would 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from casman_local.backend import LOCK_NAME, META_SUFFIX, Entry, LocalBackend
-from casman_local.plugin import DEFAULT_PATH
+from casman_local.plugin import default_path
 
 from casman.storage import (
     ChecksumMismatchError,
@@ -329,7 +328,7 @@ def test_path_from_config_then_default(tmp_path: Path) -> None:
     storage.put("x", b"1", {})
     assert (tmp_path / "cfg" / "x").read_bytes() == b"1"
     default = open_backend("local", tmp_path / "db")
-    assert repr(default.handle.impl) == f"LocalBackend({os.path.expanduser(DEFAULT_PATH)!r})"
+    assert repr(default.handle.impl) == f"LocalBackend({str(default_path())!r})"
 
 
 def test_root_is_created_only_on_write(tmp_path: Path) -> None:
