@@ -212,7 +212,7 @@ def _warn_if_stale() -> None:
     from casman.cli.verbosity import note
     from casman.domain.timestamps import utc_now
 
-    line = stale_line(config, utc_now(), obj.get("offsite_waits"))
+    line = stale_line(config, utc_now(), obj.get("offsite_oldest", True))
     if line:
         note(line)
 

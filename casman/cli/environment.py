@@ -35,6 +35,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("XDG_DATA_HOME", "Databases and backups: $XDG_DATA_HOME/casman."),
     ("XDG_CACHE_HOME", "API's followed copy: $XDG_CACHE_HOME/casman."),
     ("HOME, LOCALAPPDATA", "Where ~ and the folders above default to."),
+    ("TZ", "Zone of an older CAsMan's times (database migrate)."),
 )
 """(names, what they do); a row may name several variables, one group per line."""
 

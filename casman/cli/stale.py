@@ -3,11 +3,12 @@
 The sync engine's :func:`casman.sync.offsite.stale_warning` says it exactly, but it opens
 ``parts.db`` a second time and importing it brings the sync package into every command,
 which is what made ``casman parts list`` start twice as slowly as a bare ``import click,
-sqlite3``. The answer is nearly always "nothing waits": every record this site holds was
-published. That is one indexed read on the connection the command already has, against
-the small ``.casman-offsite.json`` the engine keeps (the local arrival number of the newest
-record published), so the CLI asks it there, before the connection closes, and calls on
-the engine only when something may wait or it could not tell.
+sqlite3``. The answer is nearly always "no": nothing waits, or what waits is younger than
+``stale_after_hours``. Both are one indexed read on the connection the command already has
+(the records after the newest one published, by their local arrival number, which the
+engine keeps in the small ``.casman-offsite.json``), so the CLI asks there, before the
+connection closes, and calls on the engine only when the warning is due (for its words)
+or when it could not tell.
 """
 
 from __future__ import annotations
@@ -35,28 +36,35 @@ def _published_through(database_dir: Path) -> int:
         return 0
 
 
-def anything_waits(conn: sqlite3.Connection, database_dir: Path) -> bool | None:
-    """Whether a record made or received here is not off-site yet; None if unknown.
+def oldest_waiting(conn: sqlite3.Connection, database_dir: Path) -> datetime | bool | None:
+    """When the oldest record not yet off-site was made; None when nothing waits, True
+    when it cannot tell (no record tables: the engine knows what that means).
 
-    Reads the records after the published one by their primary key, so it costs the
-    same whatever the size of the log.
+    Reads only the records after the published one, by primary key: the cost does not
+    grow with the log.
     """
+    from casman.domain.hlc import to_datetime
+
     through = _published_through(database_dir)
     try:
         row = conn.execute(
-            "SELECT 1 FROM main.casman_changes WHERE seq > ? AND site != ? LIMIT 1",
+            "SELECT MIN(hlc) FROM main.casman_changes WHERE seq > ? AND site != ?",
             (through, GENESIS_SITE),
         ).fetchone()
     except sqlite3.Error:
-        return None  # no record tables (yet): the engine knows what that means
-    return row is not None
+        return True
+    return to_datetime(int(row[0])) if row and row[0] is not None else None
 
 
-def stale_line(config: Config, now: datetime, waits: bool | None) -> str | None:
-    """The warning line, or None; the sync engine is imported only when something waits."""
+def stale_line(config: Config, now: datetime, oldest: datetime | bool | None = True) -> str | None:
+    """The warning line, or None. ``oldest`` is what :func:`oldest_waiting` found (True:
+    not asked); the sync engine is imported only when the warning is due or unknown."""
     settings = config.sync
-    if not settings.enabled or not settings.stale_after_hours or waits is False:
+    if not settings.enabled or not settings.stale_after_hours or oldest is None:
+        return None
+    hours = settings.stale_after_hours
+    if isinstance(oldest, datetime) and (now - oldest).total_seconds() / 3600 < hours:
         return None
     from casman.sync.offsite import stale_warning
 
-    return stale_warning(config.database_dir, settings.stale_after_hours, now)
+    return stale_warning(config.database_dir, hours, now)
