@@ -23,8 +23,12 @@ def get_config(ctx: click.Context | None = None) -> Config:
     if cached is None:
         cached = load_config(root.obj.get("config_path"), database_dir=root.obj.get("database_dir"))
         root.obj["config"] = cached
+        from casman.cli.verbosity import log, note
+
+        log.debug("config file: %s", cached.source or "none (defaults)")
+        log.debug("databases: %s (%s)", cached.database_dir, cached.database_dir_source)
         for warning in cached.warnings:  # once per invocation: the config is cached
-            click.echo(f"Warning: {warning}", err=True)
+            note(f"Warning: {warning}")
     assert isinstance(cached, Config)
     return cached
 
@@ -64,11 +68,24 @@ def open_db(ctx: click.Context | None = None) -> Iterator[sqlite3.Connection]:
         )
     conn = open_databases(directory)
     if not existed:
-        click.echo(f"Created new databases in {directory} ({config.database_dir_source})", err=True)
+        from casman.cli.verbosity import note
+
+        note(f"Created new databases in {directory} ({config.database_dir_source})")
     try:
         yield conn
+        _note_offsite(ctx, config, conn)
     finally:
         conn.close()
+
+
+def _note_offsite(ctx: click.Context, config: Config, conn: sqlite3.Connection) -> None:
+    """When the oldest local work not yet off-site was made, asked on this open connection
+    for the stale-copy warning after the command (see :mod:`casman.cli.stale`)."""
+    if not config.sync.enabled or not config.sync.stale_after_hours:
+        return
+    from casman.cli.stale import oldest_waiting
+
+    ctx.find_root().obj["offsite_oldest"] = oldest_waiting(conn, config.database_dir)
 
 
 def json_option(function: F) -> F:

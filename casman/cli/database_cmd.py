@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from casman.cli.common import get_config, open_db, writes_database
+from casman.cli.common import get_config, json_option, open_db, print_json, writes_database
+from casman.cli.completion import complete_table
 from casman.errors import CasmanError
 
 
@@ -31,7 +32,7 @@ def database() -> None:
     """Load SNAP boards and grid coordinates; print the databases."""
 
 
-@database.command("load-snap-boards")
+@database.command("load-snap-boards", short_help="Load SNAP boards from snap_boards.csv.")
 @click.option("--csv", "csv_path", help="snap_boards.csv (default: in the database directory).")
 @writes_database
 def load_snap_boards(csv_path: str | None) -> None:
@@ -44,7 +45,7 @@ def load_snap_boards(csv_path: str | None) -> None:
     click.echo(report.summary(f"SNAP boards from {path}"))
 
 
-@database.command("load-coordinates")
+@database.command("load-coordinates", short_help="Load grid coordinates from grid_positions.csv.")
 @click.option("--csv", "csv_path", help="grid_positions.csv (default: in the database directory).")
 @writes_database
 def load_coordinates(csv_path: str | None) -> None:
@@ -111,10 +112,11 @@ def _print_rows(conn: sqlite3.Connection, schema: str, name: str) -> None:
 _BLOCK = 10_000
 
 
-@database.command("print")
-@click.option("--table", "only", help="Print only this table.")
-def print_(only: str | None) -> None:
-    """Print what each table holds, human-readable."""
+@database.command("print", short_help="Print what each table holds.")
+@click.option("--table", "only", help="Print only this table.", shell_complete=complete_table)
+@json_option
+def print_(only: str | None, as_json: bool) -> None:
+    """Print what each table holds, human-readable (--json: every row as an object)."""
     from casman.db.schema import TABLES
 
     tables = [
@@ -124,8 +126,28 @@ def print_(only: str | None) -> None:
     ]
     if only and only not in {name for _, name in tables}:
         raise CasmanError(f"no table {only!r}; tables are {', '.join(n for _, n in tables)}")
+    if as_json:
+        _print_json_tables(tables, only)
+        return
     with open_db() as conn:
         click.echo(f"Database directory: {get_config().database_dir}")
         for schema, name in tables:
             if not only or name == only:
                 _print_rows(conn, schema, name)
+
+
+def _print_json_tables(tables: list[tuple[str, str]], only: str | None) -> None:
+    """``{"database_dir": …, "tables": {name: [row, …]}}``, every column of every row."""
+    from casman.documents import table_rows
+
+    with open_db() as conn:
+        print_json(
+            {
+                "database_dir": str(get_config().database_dir),
+                "tables": {
+                    name: list(table_rows(conn, schema, name))
+                    for schema, name in tables
+                    if not only or name == only
+                },
+            }
+        )
