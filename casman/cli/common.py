@@ -66,6 +66,16 @@ def open_db(ctx: click.Context | None = None) -> Iterator[sqlite3.Connection]:
             "with `casman parts add`, or use --database-dir / CASMAN_DATABASE_DIR to point "
             "at your databases (`casman config path` shows where casman looks)"
         )
+    if existed:
+        from casman.cli.database_cmd import adopt_before_open
+
+        view = adopt_before_open(directory, writing=_writes(ctx))
+        if view is not None:  # older CAsMan databases, read as casman reads them
+            try:
+                yield view
+            finally:
+                view.close()
+            return
     conn = open_databases(directory)
     if not existed:
         from casman.cli.verbosity import note

@@ -1,4 +1,4 @@
-"""``casman database``: load the deployment CSVs and print what the databases hold."""
+"""``casman database``: load the deployment CSVs, print the databases, adopt old ones."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _csv_path(given: str | None, default_name: str) -> Path:
 
 @click.group()
 def database() -> None:
-    """Load SNAP boards and grid coordinates; print the databases."""
+    """Load SNAP boards and grid coordinates; print the databases; adopt old ones."""
 
 
 @database.command("load-snap-boards", short_help="Load SNAP boards from snap_boards.csv.")
@@ -58,6 +58,77 @@ def load_coordinates(csv_path: str | None) -> None:
     with open_db() as conn:
         report = load(conn, path, geometry)
     click.echo(report.summary(f"Grid positions from {path}"))
+
+
+@database.command("migrate", short_help="Convert older CAsMan databases in place.")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would change, rule by rule; change nothing."
+)
+@click.option(
+    "--timezone",
+    "zone_name",
+    metavar="ZONE",
+    help="Zone the old tool's clock was in, for times it wrote without one (an IANA name "
+    "such as America/New_York, UTC, or -05:00; default: this machine's zone, TZ honoured).",
+)
+def migrate(dry_run: bool, zone_name: str | None) -> None:
+    """Adopt databases written by the original CAsMan (or an older casman).
+
+    Every row is kept; values casman would not have written are mapped by the rules in
+    docs/migrating.md or kept as written and reported. The files are copied byte for byte
+    to safety/before-adoption-STAMP/ first and converted in one transaction. Reading
+    commands work on old databases without this; the first change runs it by itself.
+    """
+    from casman.cli.adopt_report import show_adoption
+    from casman.db.adopt import migrate as adopt
+    from casman.db.adopt import parse_zone, plan_directory
+    from casman.db.schema import DATABASE_NAMES
+
+    config = get_config()
+    directory = config.database_dir
+    if not any((directory / name).is_file() for name in DATABASE_NAMES):
+        raise CasmanError(
+            f"no databases in {directory} ({config.database_dir_source}); point "
+            "--database-dir or CASMAN_DATABASE_DIR at the folder of parts.db and "
+            "assembled_casm.db"
+        )
+    zone = parse_zone(zone_name) if zone_name else None
+    adoption = plan_directory(directory, zone) if dry_run else adopt(directory, zone)
+    show_adoption(directory, adoption, dry_run=dry_run)
+
+
+def adopt_before_open(directory: Path, *, writing: bool) -> sqlite3.Connection | None:
+    """What opening the databases does first when they are older CAsMan databases.
+
+    A reading command gets an adopted copy in memory (nothing on disk changes) and one
+    line saying so; a writing command converts the files in place first (safety copy, one
+    transaction) and says where the originals are. None: open the files as usual.
+    """
+    from casman.db.adopt import adopted_view, needs_adoption
+    from casman.db.adopt import migrate as adopt
+
+    if not needs_adoption(directory):
+        return None
+    if not writing:
+        view = adopted_view(directory)
+        if view is not None:
+            click.echo(
+                f"Note: {directory} holds older CAsMan databases, shown as casman reads them "
+                "and not changed; the first change (or `casman database migrate`) converts "
+                "them",
+                err=True,
+            )
+        return view
+    adoption = adopt(directory)
+    if adoption.applied and adoption.substantive:
+        where = adoption.safety_copies[0].parent if adoption.safety_copies else directory
+        click.echo(
+            f"Adopted the older CAsMan databases in {directory} (times without a zone read "
+            f"in {adoption.zone.name}); originals kept in {where}; `casman database migrate "
+            "--dry-run` on a copy lists the rules",
+            err=True,
+        )
+    return None
 
 
 def _cell(value: object) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from casman.db import records
 from casman.db.changes import Change, announce
-from casman.db.schema import ASSEMBLY_DB, INDEXES, PARTS_DB, SCHEMA_VERSION, TABLES
+from casman.db.schema import ASSEMBLY_DB, PARTS_DB, SCHEMA_VERSION, TABLES
 from casman.errors import CasmanError
 
 BUSY_TIMEOUT_MS = 30_000
@@ -150,29 +150,22 @@ def schema_state(conn: sqlite3.Connection, schema: str, path: Path) -> tuple[int
 
 
 def ensure_schema(conn: sqlite3.Connection, schema: str, db_name: str, path: Path) -> None:
-    """Create missing tables and indexes and record the schema version.
+    """Make ``schema`` a casman database: create what is missing, adopt an older file.
 
-    Tables that already exist are left exactly as they are (an older casman's file keeps
-    its data); only what is missing is added.
+    A file casman has checked before (``PRAGMA application_id``, see
+    :mod:`casman.db.adopt`) costs three small reads. A new file gets casman's tables; a
+    file the original CAsMan or an older casman wrote is adopted in place (a safety copy
+    first, every row kept, values mapped by the documented rules); a file casman cannot
+    read is refused with one line and left as it was.
     """
     version, existing = schema_state(conn, schema, path)
     missing = [name for name in TABLES[db_name] if name not in existing]
-    if version == SCHEMA_VERSION and not missing:
+    application_id = conn.execute(f"PRAGMA {schema}.application_id").fetchone()[0]
+    from casman.db.adopt import ADOPTED_MARK, adopt_attached
+
+    if version == SCHEMA_VERSION and not missing and application_id == ADOPTED_MARK:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for name in missing:
-            ddl = TABLES[db_name][name].replace(
-                f"CREATE TABLE {name}", f"CREATE TABLE IF NOT EXISTS {schema}.{name}", 1
-            )
-            conn.execute(ddl)
-        for ddl in INDEXES[db_name]:
-            conn.execute(ddl.replace("IF NOT EXISTS ", f"IF NOT EXISTS {schema}.", 1))
-        conn.execute(f"PRAGMA {schema}.user_version = {SCHEMA_VERSION}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    adopt_attached(conn, schema, db_name, path)
 
 
 def _configure(conn: sqlite3.Connection, schema: str, path: Path) -> None:

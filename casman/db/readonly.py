@@ -122,7 +122,9 @@ def open_read_only(directory: Path) -> sqlite3.Connection:
     Raises :class:`~casman.db.connection.DatabaseFileError` with a one-line message naming
     the directory or file when the directory or either file is missing, is not a file, is
     not a SQLite database, is not a casman database (its required tables are missing) or
-    has a newer schema. No database file or directory is ever created.
+    has a newer schema. No database file or directory is ever created. Files of the
+    original CAsMan (or an older casman) are read through an adopted copy in memory
+    (:func:`casman.db.adopt.adopted_view`), so they read as casman reads them.
 
     The connection is in autocommit mode (``isolation_level=None``), so it never holds a
     read transaction between statements: each query sees everything committed so far and
@@ -132,6 +134,11 @@ def open_read_only(directory: Path) -> sqlite3.Connection:
     """
     directory = Path(directory)
     parts_path, assembly_path = _check_files(directory)
+    from casman.db.adopt import adopted_view
+
+    view = adopted_view(directory)  # older CAsMan files: adopted in memory, never on disk
+    if view is not None:
+        return view
     try:
         conn = sqlite3.connect(
             _read_only_uri(parts_path),

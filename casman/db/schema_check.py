@@ -84,6 +84,24 @@ def _columns(conn: sqlite3.Connection, schema: str, table: str) -> tuple[tuple[o
     return tuple((row[1], str(row[2]).upper(), row[3], row[4], row[5]) for row in rows)
 
 
+def table_matches(conn: sqlite3.Connection, schema: str, db_name: str, table: str) -> bool:
+    """Whether ``table`` (one of casman's names) has exactly casman's columns and DDL.
+
+    Adoption asks this of an older CAsMan file: a table whose DDL differs (a column added
+    by ``ALTER TABLE``, a ``CHECK`` the spec lacks) is rebuilt, since a backup of it would
+    otherwise be refused by :func:`schema_problems`.
+    """
+    row = conn.execute(
+        f"SELECT sql FROM {schema}.sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    if row is None:
+        return False
+    return (
+        _columns(conn, schema, table) == expected_columns(db_name, table)
+        and _normalised(row[0]) == expected_objects(db_name)[("table", table)]
+    )
+
+
 def column_names(db_name: str, table: str) -> list[str]:
     """casman's column names of ``table``, in DDL order."""
     return [str(column[0]) for column in expected_columns(db_name, table)]
