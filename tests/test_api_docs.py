@@ -58,8 +58,9 @@ def test_every_field_of_every_value_is_documented(value: type) -> None:
 
 def test_open_array_signature_is_the_documented_one() -> None:
     parameters = list(inspect.signature(casman.open_array).parameters)
-    assert parameters == ["database_dir", "config", "auto_sync"]
-    assert "### `casman.open_array(database_dir=None, *, config=None, auto_sync=None)" in DOC
+    assert parameters == ["database_dir", "config", "auto_sync", "clock"]
+    signature = "casman.open_array(database_dir=None, *, config=None, auto_sync=None, clock=None)"
+    assert f"### `{signature}" in DOC
 
 
 def test_packet_map_columns_are_documented_in_order() -> None:

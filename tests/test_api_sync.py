@@ -3,6 +3,10 @@
 Real stores only: one ``local`` backend directory (``CASMAN_LOCAL_PATH``), a site that
 works and publishes with the real CLI (``casman sync backup``), and consumers that open
 the array in this process or in a subprocess. The TTL is one second, as in issue #14.
+
+Time is the consumers' injected clock (``open_array(clock=...)``), never the machine's: a
+test moves it past the TTL instead of sleeping, and "still within the TTL" holds however
+slowly a busy machine runs the site's commands in between.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ import itertools
 import json
 import subprocess
 import sys
-import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,6 +55,28 @@ class Site:
 
     def publish(self) -> None:
         self.ok("sync", "backup")
+
+
+class Clock:
+    """A settable clock for ``open_array(clock=...)``: it moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+PAST_THE_TTL = 2.0
+"""Seconds a clock is moved to be past the one-second TTL of these tests."""
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
@@ -114,9 +140,11 @@ def _versions(site: Site, db_name: str = "parts.db") -> list[str]:
     return [entry["key"] for entry in listing]
 
 
-def test_consumer_sees_a_new_version_after_the_ttl(world: dict[str, Path], site: Site) -> None:
+def test_consumer_sees_a_new_version_after_the_ttl(
+    world: dict[str, Path], site: Site, clock: Clock
+) -> None:
     _follow_config(world)
-    first = open_array()
+    first = open_array(clock=clock)
     assert first.database_dir == _cache(world)  # no directory of its own: the cache
     assert isinstance(first.sync, FollowReport) and first.sync.checked and first.sync.ok
     assert "fast-forwarded" in first.sync.actions["parts.db"]
@@ -126,14 +154,15 @@ def test_consumer_sees_a_new_version_after_the_ttl(world: dict[str, Path], site:
 
     site.wire(2, "SNAP1B03", "CN002E04")  # SNAP1B is feng 6: packet index 75
     site.publish()
-    within_ttl = open_array()
+    clock.advance(0.5)
+    within_ttl = open_array(clock=clock)
     assert within_ttl.sync is not None and not within_ttl.sync.checked
     assert "ANT00002" not in {a.number for a in within_ttl if a.grid_code}
     with pytest.raises(LookupError):
         within_ttl.at("CN002E04")
 
-    time.sleep(1.1)
-    after_ttl = open_array()
+    clock.advance(PAST_THE_TTL)
+    after_ttl = open_array(clock=clock)
     assert after_ttl.sync is not None and after_ttl.sync.checked
     port = after_ttl.by_packet_index(75)
     assert port.antenna is not None and port.antenna.number == "ANT00002"
@@ -145,34 +174,35 @@ def test_backend_down_opens_the_local_copy_and_warns_once(
     site: Site,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
+    clock: Clock,
 ) -> None:
     _follow_config(world)
-    open_array()  # the cache now holds the site's first version
+    open_array(clock=clock)  # the cache now holds the site's first version
     site.wire(2, "SNAP1B03", "CN002E04")
     site.publish()
     blocked = world["home"] / "not-a-directory"
     blocked.parent.mkdir(parents=True, exist_ok=True)
     blocked.write_text("the NAS is unmounted\n")
     monkeypatch.setenv("CASMAN_LOCAL_PATH", str(blocked))
-    time.sleep(1.1)
+    clock.advance(PAST_THE_TTL)
     with pytest.warns(CasmanSyncWarning, match="could not follow the backend") as caught:
-        offline = open_array()
+        offline = open_array(clock=clock)
     assert len(caught) == 1
     assert offline.sync is not None and offline.sync.error is not None
     assert "not a directory" in offline.sync.error.lower()
     assert offline.antenna("ANT00001").grid_code == "CN002E03"  # the local copy
     assert offline.antenna("ANT00002").grid_code is None  # the site's newer work is not here
-    time.sleep(1.1)
+    clock.advance(PAST_THE_TTL)
     with warnings.catch_warnings(record=True) as again:
         warnings.simplefilter("always")
-        still = open_array()
+        still = open_array(clock=clock)
     assert [w for w in again if issubclass(w.category, CasmanSyncWarning)] == []
     assert still.sync is not None and still.sync.error is not None
     assert capfd.readouterr() == ("", "")  # the library prints nothing
 
     monkeypatch.setenv("CASMAN_LOCAL_PATH", str(world["store"]))
-    time.sleep(1.1)
-    assert open_array().antenna("ANT00002").grid_code == "CN002E04"
+    clock.advance(PAST_THE_TTL)
+    assert open_array(clock=clock).antenna("ANT00002").grid_code == "CN002E04"
 
 
 def test_no_local_copy_and_backend_down_is_one_clear_error(
@@ -198,20 +228,24 @@ def test_an_empty_store_is_said_so(world: dict[str, Path]) -> None:
 
 
 def test_a_database_with_local_changes_is_never_touched(
-    tmp_path: Path, world: dict[str, Path], site: Site, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    world: dict[str, Path],
+    site: Site,
+    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
 ) -> None:
     """A site's own directory with auto-sync: fast-forward only, never publish."""
     own = Site(tmp_path / "field", {**site.env, "CASMAN_DATABASE_DIR": str(tmp_path / "field")})
     _follow_config(world)
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(own.directory))
-    assert open_array().database_dir == own.directory  # its own directory, not the cache
+    assert open_array(clock=clock).database_dir == own.directory  # its own directory, not the cache
     own.ok("parts", "add", "ANTENNA", "1", "1")  # local work at the field site
     site.wire(2, "SNAP1B03", "CN002E04")
     site.publish()
     before = {name: (own.directory / name).read_bytes() for name in ("parts.db",)}
     head_before = _versions(site)
-    time.sleep(1.1)
-    array = open_array()
+    clock.advance(PAST_THE_TTL)
+    array = open_array(clock=clock)
     assert array.sync is not None and array.sync.checked and array.sync.ok
     assert "left as they are" in array.sync.actions["parts.db"]
     assert "ANT00004" in array  # the local part is still there
@@ -236,16 +270,21 @@ def test_consumer_processes_follow_another_sites_publication(
         "CASMAN_AUTO_SYNC_ON_INSTALL": "true",
         "CASMAN_CONFIG": str(ttl_only),
     }
-    code = (
+    code = (  # each consumer's clock stands at the time given as its argument
+        "import sys\n"
+        "from datetime import datetime\n"
         "import casman\n"
-        "a = casman.open_array()\n"
+        "at = datetime.fromisoformat(sys.argv[1])\n"
+        "a = casman.open_array(clock=lambda: at)\n"
         "print(a.by_packet_index(5)); print(a.sync.checked)\n"
         "print(a.by_packet_index(75).antenna)\n"
     )
+    start = datetime.now(UTC)
 
-    def consumer(environ: dict[str, str]) -> list[str]:
+    def consumer(environ: dict[str, str], seconds_later: float) -> list[str]:
+        at = start + timedelta(seconds=seconds_later)
         done = subprocess.run(
-            [sys.executable, "-c", code],
+            [sys.executable, "-c", code, at.isoformat()],
             env=environ,
             cwd=world["consumer"],
             capture_output=True,
@@ -257,15 +296,17 @@ def test_consumer_processes_follow_another_sites_publication(
         assert done.stderr == ""  # nothing printed by the library
         return done.stdout.splitlines()
 
-    first = consumer(env)
+    first = consumer(env, 0)
     assert first[0].startswith("ANT00001 at CN002E03, P1, SNAP1A port 5")
     assert first[1:] == ["True", "None"]  # fetched; nothing on SNAP1B03 yet
     site.wire(2, "SNAP1B03", "CN002E04")
     site.publish()
-    time.sleep(1.1)
-    second = consumer(env)
+    within = consumer(env, 0.5)
+    assert within[1:] == ["False", "None"]  # the other process's check still holds
+    second = consumer(env, PAST_THE_TTL)
     assert second[1] == "True" and second[2].startswith("ANT00002 at CN002E04")
-    default_ttl = consumer({k: v for k, v in env.items() if k != "CASMAN_CONFIG"})
+    default_env = {k: v for k, v in env.items() if k != "CASMAN_CONFIG"}
+    default_ttl = consumer(default_env, PAST_THE_TTL + 600)
     assert default_ttl[1] == "False"  # within the default hour: no request
 
 

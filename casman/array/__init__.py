@@ -19,7 +19,8 @@ Importing it needs neither click, nor Flask, nor boto3.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 
 from casman.array.export import packet_map_csv, packet_map_json, packet_map_rows
@@ -44,6 +45,7 @@ from casman.array.values import (
 from casman.config import Config, load_config
 from casman.db.connection import DatabaseFileError
 from casman.domain.kernel import KernelIndex, KernelIndexError, kernel_from_config
+from casman.domain.timestamps import utc_now
 
 __all__ = [
     "AUTO_SYNC_ENV",
@@ -94,6 +96,7 @@ def open_array(
     *,
     config: Config | str | os.PathLike[str] | None = None,
     auto_sync: bool | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Array:
     """Open the array read-only and return an :class:`Array` snapshot.
 
@@ -111,6 +114,10 @@ def open_array(
     ``database.sync.cache_ttl_seconds``, fast-forward only; it never fails this call
     (it warns once with :class:`CasmanSyncWarning` and reads the local copy), unless
     there is no local copy at all.
+
+    ``clock``: returns the current time (an aware datetime) that the TTL is measured
+    with; the system clock by default. A replay or a test passes its own, so that
+    "within the TTL" never depends on how fast the machine happens to be.
 
     Raises :class:`casman.db.connection.DatabaseFileError` (a
     :class:`casman.errors.CasmanError`) when the directory holds no readable casman
@@ -132,7 +139,8 @@ def open_array(
     else:
         directory = settings.database_dir
     kernel = kernel_from_config(settings.section("grid"))
-    report = follow_backend(settings, directory) if following else None
+    now = utc_now if clock is None else clock
+    report = follow_backend(settings, directory, clock=now) if following else None
     if report is not None and not has_local_copy(directory):
         raise _no_copy_error(directory, report)
     return read_array(directory, kernel, sync=report)
