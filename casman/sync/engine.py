@@ -24,7 +24,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from casman.db import records as record_store
@@ -74,6 +74,8 @@ class SyncOutcome:
     founded_store: bool = False
     rolled_back: bool = False
     set_aside: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
+    republished: bool = False
     rounds: int = 1
 
     @property
@@ -87,6 +89,8 @@ class SyncOutcome:
             done.append(f"published {self.published} change(s)")
         if self.rolled_back:
             done.insert(0, "the store had lost changes (rolled back); published them again")
+        elif self.republished:
+            done.insert(0, "the store had damaged or lost changes; published them again")
         return "; ".join(done) if done else "in sync; nothing to do"
 
 
@@ -154,7 +158,7 @@ def _fetch(
     already = site_state.segments_read(state.location)
     found: list[ChangeRecord] = []
     read: list[str] = []
-    for site, tip in sorted(head.sites.items()):
+    for _site, tip in sorted(head.sites.items()):
         key: str | None = tip.key
         while key is not None and key not in already and key not in read:
             try:
@@ -162,13 +166,12 @@ def _fetch(
             except ObjectNotFoundError:
                 log.warning("segment %s named by the store is missing", key)
                 outcome.set_aside.append(f"{key}: missing")
+                outcome.damaged.append(key)
                 break
             except DamagedObjectError as error:
                 log.warning("%s", error)
                 outcome.set_aside.append(str(error))
-                break
-            if segment.site != site:
-                outcome.set_aside.append(f"{key}: written by another site than its prefix")
+                outcome.damaged.append(key)
                 break
             found.extend(segment.records)
             read.append(key)
@@ -190,6 +193,16 @@ def _check_array(conn: sqlite3.Connection, head: Head, location: str) -> str:
             "database into the store's array (nothing is lost), or choose another store"
         )
     return local
+
+
+def _held_damaged(head: Head, me: str | None, read: set[str]) -> set[str]:
+    """The segments the head says are damaged whose records this site holds (its own, or
+    ones it read before they were damaged): it publishes everything again."""
+    return {
+        key
+        for key in head.damaged
+        if key in read or (me is not None and key.startswith(f"log/{me}/"))
+    }
 
 
 def _rolled_back(head: Head, state: StoreState) -> bool:
@@ -244,6 +257,13 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             outcome.rolled_back = True
             site_state.forget_store(location)
             state.tips, state.own_key = {}, None
+        me = record_store.get_meta(conn, record_store.META_SITE)
+        held = _held_damaged(head, me, site_state.segments_read(location))
+        if held:
+            log.warning("the store lost or damaged changes this site holds; publishing again")
+            outcome.republished = True
+            site_state.forget_store(location)
+            state.own_key = None  # the new segment holds everything: no chain behind it
         found, read = _fetch(session, head, state, site_state, outcome)
         received = receive(conn, found)
         site_state.mark_published(location, (r.id for r in found))
@@ -254,7 +274,6 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
         outcome.conflicts = received.conflicts
         state.array_id = array
         state.last_contact = now_iso()
-        me = record_store.get_meta(conn, record_store.META_SITE)
         pending: list[ChangeRecord] = []
         if publish:
             published = site_state.published(location)
@@ -265,7 +284,13 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             and state.own_key is not None
             and (own_tip is None or own_tip.key != state.own_key)
         )
-        if not pending and not (publish and stale_tip) and not founded:
+        damaged = (set(head.damaged) - held) | set(outcome.damaged)
+        if (
+            not pending
+            and not (publish and stale_tip)
+            and not founded
+            and damaged == set(head.damaged)
+        ):
             state.tips = {s: t.seq for s, t in head.sites.items()}
             site_state.save(state)
             if publish:
@@ -280,10 +305,11 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             state.own_key, state.own_seq = key, seq
             site_state.save(state)  # a crash after this still knows its newest segment
             site_state.mark_published(location, (r.id for r in pending))
+            site_state.mark_read(location, [key])  # its records are this site's own
             outcome.published = len(pending)
-        new_head = head
+        new_head = replace(head, damaged=tuple(sorted(damaged)))
         if state.own_key is not None:
-            new_head = head.with_tip(me, SiteTip(state.own_seq, state.own_key))
+            new_head = new_head.with_tip(me, SiteTip(state.own_seq, state.own_key))
         try:
             written = write_head(session.storage, new_head, head if head.etag is not None else None)
         except PreconditionFailedError:

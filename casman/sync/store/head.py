@@ -56,6 +56,9 @@ class Head:
     array: str
     sites: dict[str, SiteTip] = field(default_factory=dict)
     checkpoints: tuple[Checkpoint, ...] = ()
+    damaged: tuple[str, ...] = ()
+    """Segments some site found missing or not matching their name: every site holding
+    their records publishes everything it has again, then the note is cleared."""
     etag: str | None = None
 
     def to_bytes(self) -> bytes:
@@ -65,6 +68,7 @@ class Head:
                 "array": self.array,
                 "sites": {s: {"seq": t.seq, "key": t.key} for s, t in sorted(self.sites.items())},
                 "checkpoints": [c.to_json() for c in self.checkpoints],
+                "damaged": sorted(self.damaged),
             }
         )
 
@@ -128,7 +132,12 @@ def parse_head(body: bytes, etag: str | None) -> Head:
             raise DamagedObjectError(f"{HEAD_KEY}: site {site} names another site's segment")
         sites[site] = SiteTip(seq, key)
     checkpoints = tuple(_checkpoint(raw) for raw in checkpoints_raw)
-    return Head(array, sites, checkpoints, etag)
+    damaged_raw = data.get("damaged", [])
+    if not isinstance(damaged_raw, list) or not all(isinstance(k, str) for k in damaged_raw):
+        raise DamagedObjectError(f"{HEAD_KEY} has a malformed list of damaged segments")
+    for key in damaged_raw:
+        parse_segment_key(key)
+    return Head(array, sites, checkpoints, tuple(sorted(set(damaged_raw))), etag)
 
 
 def read_head(storage: Storage) -> Head | None:
