@@ -298,6 +298,9 @@ def migrate(directory: Path, zone: Zone | None = None) -> Adoption:
     writer's opener switches them to WAL afterwards.
     """
     zone = zone or machine_zone()
+    # refuse before SQLite creates a missing file; the plan is made again under the lock
+    if not plan_directory(directory, zone).writes:
+        return Adoption(zone, [])
     parts = directory / PARTS_DB
     try:
         conn = sqlite3.connect(

@@ -82,12 +82,14 @@ def in_memory_copy(conn: sqlite3.Connection, schemas: Sequence[str]) -> sqlite3.
     copy = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
     try:
         for schema in schemas:
+            if schema != "main":
+                copy.execute(f"ATTACH DATABASE ':memory:' AS {schema}")
+            if not conn.execute(f"PRAGMA {schema}.page_count").fetchone()[0]:
+                continue  # a file not there yet: an empty database (SQLite cannot serialize it)
             data = bytearray(conn.serialize(name=schema))
             if len(data) >= _HEADER_SIZE:
                 # a WAL file's header says "WAL"; a memory database has no WAL to write
                 data[_WRITE_VERSION] = data[_READ_VERSION] = _LEGACY_JOURNAL
-            if schema != "main":
-                copy.execute(f"ATTACH DATABASE ':memory:' AS {schema}")
             copy.deserialize(bytes(data), name=schema)
     except BaseException:
         copy.close()
