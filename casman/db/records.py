@@ -44,6 +44,8 @@ from casman.domain.records import (
 from casman.domain.timestamps import parse_iso, utc_now
 
 GENESIS_SITE = "genesis"
+GENESIS_ARRAY_PREFIX = "g"
+"""Array ids derived from adopted rows start with this (random ids are hex: never ``g``)."""
 SCHEMAS = {
     "parts": "main",
     "antenna_positions": "main",
@@ -346,7 +348,7 @@ def genesis_records(conn: sqlite3.Connection) -> list[ChangeRecord]:
 
 def genesis_array_id(records: Sequence[ChangeRecord]) -> str:
     digest = hashlib.sha256("\n".join(sorted(r.id for r in records)).encode()).hexdigest()
-    return f"g{digest[:31]}"
+    return f"{GENESIS_ARRAY_PREFIX}{digest[:31]}"
 
 
 def write_genesis(conn: sqlite3.Connection) -> int:
@@ -360,3 +362,12 @@ def write_genesis(conn: sqlite3.Connection) -> int:
     if get_meta(conn, META_ARRAY) is None:
         set_meta(conn, META_ARRAY, genesis_array_id(records))
     return len(records)
+
+
+def note_pending(conn: sqlite3.Connection, table: str, action: str, key: str) -> None:
+    """Note an operation by hand (a resolution of a row that no longer exists: its delete
+    changes nothing, so no trigger would fire, yet the record must name the row)."""
+    conn.execute(
+        "INSERT INTO temp.casman_pending (tbl, action, key, row) VALUES (?, ?, ?, NULL)",
+        (table, action, key),
+    )

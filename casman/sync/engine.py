@@ -54,6 +54,7 @@ from casman.sync.store.head import (
     write_array,
     write_head,
 )
+from casman.sync.store.legacy import legacy_records
 
 log = logging.getLogger("casman.sync")
 LOCK_FILE = ".casman-sync.lock"
@@ -179,11 +180,14 @@ def _fetch(
     return found, read
 
 
-def _check_array(conn: sqlite3.Connection, head: Head, location: str) -> str:
+def _check_array(session: Session, conn: sqlite3.Connection, head: Head, location: str) -> str:
     local = _local_array(conn)
     if local is None:
         if _has_records(conn):  # pragma: no cover - records always come with an array id
             raise ArrayMismatchError("this database has changes but no array id")
+        _set_local_array(conn, head.array)
+        return head.array
+    if local != head.array and _adopted_into_converted(session, local):
         _set_local_array(conn, head.array)
         return head.array
     if local != head.array:
@@ -203,6 +207,16 @@ def _held_damaged(head: Head, me: str | None, read: set[str]) -> set[str]:
         for key in head.damaged
         if key in read or (me is not None and key.startswith(f"log/{me}/"))
     }
+
+
+def _adopted_into_converted(session: Session, local: str) -> bool:
+    """A database adopted from its rows (a casman 0.x or round-2 database) meeting a store
+    converted from round 2: it synced with that store before the upgrade, so it belongs
+    (a database casman creates now has a random array id, never a genesis one)."""
+    if not local.startswith(record_store.GENESIS_ARRAY_PREFIX):
+        return False
+    identity = read_array(session.storage)
+    return identity is not None and identity.converted
 
 
 def _rolled_back(head: Head, state: StoreState) -> bool:
@@ -228,8 +242,14 @@ def _open_store(session: Session, conn: sqlite3.Connection, state: StoreState) -
             "mounted? Nothing was sent. If it was wiped on purpose, `casman sync join` "
             "publishes everything this site has again"
         )
+    converted = legacy_records(session.storage)
+    if converted is not None:
+        log.info("converting a round-2 store: %d rows become records", len(converted))
+        receive(conn, converted)
     array = _local_array(conn) or record_store.new_array_id()
-    identity = write_array(session.storage, ArrayIdentity(array, now_iso()))
+    identity = write_array(
+        session.storage, ArrayIdentity(array, now_iso(), converted=converted is not None)
+    )
     return Head(identity.array), identity.array == array
 
 
@@ -250,7 +270,7 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
     _ensure_genesis(conn)
     for round_number in range(1, MAX_ROUNDS + 1):
         head, founded = _open_store(session, conn, state)
-        array = _check_array(conn, head, location)
+        array = _check_array(session, conn, head, location)
         outcome = SyncOutcome(location, array, founded_store=founded, rounds=round_number)
         if _rolled_back(head, state):
             log.warning("the store at %s was rolled back; publishing again", location)

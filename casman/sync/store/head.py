@@ -168,6 +168,9 @@ def write_head(storage: Storage, head: Head, previous: Head | None) -> Head:
 class ArrayIdentity:
     array: str
     created: str
+    converted: bool = False
+    """Founded by converting a round-2 store: databases adopted from rows (genesis array
+    ids) that synced with it belong to it without an explicit join."""
 
 
 def read_array(storage: Storage) -> ArrayIdentity | None:
@@ -181,12 +184,19 @@ def read_array(storage: Storage) -> ArrayIdentity | None:
     array, created = data.get("array"), data.get("created")
     if not isinstance(array, str) or not array or not isinstance(created, str):
         raise DamagedObjectError(f"{ARRAY_KEY} names no array")
-    return ArrayIdentity(array, created)
+    return ArrayIdentity(array, created, data.get("converted") is True)
 
 
 def write_array(storage: Storage, identity: ArrayIdentity) -> ArrayIdentity:
     """Write the identity once; if another site wrote one first, that one stands."""
-    body = dump_json({"format": FORMAT, "array": identity.array, "created": identity.created})
+    body = dump_json(
+        {
+            "format": FORMAT,
+            "array": identity.array,
+            "created": identity.created,
+            "converted": identity.converted,
+        }
+    )
     conditional = storage.handle.spec.capabilities.conditional_writes
     try:
         storage.put(ARRAY_KEY, body, {}, if_none_match="*" if conditional else None)
