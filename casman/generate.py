@@ -23,11 +23,14 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from casman.domain.grid import GridPosition, parse_grid_code
 from casman.domain.snap import CHASSIS_RANGE, SLOT_LETTERS
 from casman.errors import UsageError
 
+SNAP_BOARDS_CSV = "snap_boards.csv"
+GRID_POSITIONS_CSV = "grid_positions.csv"
 EARTH_RADIUS_M = 6_378_137.0
 DEFAULT_ROW_SPACING_M = 0.50088
 DEFAULT_COLUMN_GAPS_M: tuple[float, ...] = (0.38, 0.445)
@@ -86,6 +89,24 @@ class GridLayout:
             for row in range(-self.south_rows, self.north_rows + 1)
             for column in range(self.first_column, self.last_column + 1)
         ]
+
+
+def default_csv(database_dir: Path, name: str) -> Path:
+    """Where a generator writes ``name`` and its loader reads it when no path is given.
+
+    The database directory, for both: ``casman snap generate-csv`` followed by ``casman
+    database load-snap-boards`` needs no option (the original CAsMan kept both CSVs in its
+    ``database/`` folder too). Generating into the current directory while loading from the
+    database directory made the second command fail on the first one's file.
+    """
+    return database_dir / name
+
+
+def load_hint(path: Path, default: Path, command: str) -> str:
+    """The loading command for a file just written (``--csv`` only when it is needed)."""
+    if path.resolve() == default.resolve():
+        return f"`casman database {command}`"
+    return f"`casman database {command} --csv {path}`"
 
 
 def parse_columns(text: str) -> tuple[int, int]:

@@ -21,7 +21,6 @@ from casman.errors import CasmanError
 from casman.userfiles import output_target, write_output
 
 DEFAULT_PLOT = "grid_positions.png"
-DEFAULT_COORDINATES = "grid_positions.csv"
 
 
 @dataclass(frozen=True)
@@ -258,10 +257,9 @@ def plot(output: str, csv_path: str | None, force: bool) -> None:
 @click.option("--notes", help="Notes column (default: 'Generated from CODE reference on DATE').")
 @click.option(
     "--output",
-    default=DEFAULT_COORDINATES,
-    show_default=True,
     type=click.Path(dir_okay=False),
-    help="CSV file to write.",
+    help="CSV file to write (default: grid_positions.csv in the database directory, where "
+    "`casman database load-coordinates` reads it).",
 )
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 def generate_coordinates(
@@ -276,7 +274,7 @@ def generate_coordinates(
     col_spacing_m: str,
     coordinate_system: str,
     notes: str | None,
-    output: str,
+    output: str | None,
     force: bool,
 ) -> None:
     """Write a grid_positions.csv computed from one surveyed reference position."""
@@ -311,6 +309,13 @@ def generate_coordinates(
         notes=text_notes,
         coordinate_system=coordinate_system,
     )
-    path = Path(output)
+    from casman.cli.common import get_config
+    from casman.generate import GRID_POSITIONS_CSV, default_csv, load_hint
+
+    default = default_csv(get_config().database_dir, GRID_POSITIONS_CSV)
+    path = Path(output) if output else default
+    if not output:
+        path.parent.mkdir(parents=True, exist_ok=True)
     write_output(path, grid_csv_text(rows), force=force)
-    click.echo(f"Wrote {len(rows)} grid positions to {path}")
+    hint = load_hint(path, default, "load-coordinates")
+    click.echo(f"Wrote {len(rows)} grid positions to {path.resolve()}; load them with {hint}")

@@ -16,14 +16,24 @@ from casman.errors import CasmanError
 
 
 def _csv_path(given: str | None, default_name: str) -> Path:
+    """The CSV to load: ``--csv``, else the generators' default in the database directory.
+
+    When that file is missing but one of the same name sits in the current directory (an
+    older casman's generators wrote there), the message names it instead of guessing.
+    """
+    from casman.generate import default_csv
+
     if given:
-        return Path(given)
-    path = get_config().database_dir / default_name
+        return Path(given).resolve()
+    path = default_csv(get_config().database_dir, default_name).resolve()
     if not path.exists():
-        raise CasmanError(
-            f"no --csv given and {path} does not exist; pass --csv PATH "
-            f"(e.g. --csv examples/data/{default_name})"
+        here = Path(default_name)
+        found = (
+            f"; {here.resolve()} exists, so pass --csv {default_name}"
+            if here.is_file()
+            else f" (e.g. --csv examples/data/{default_name})"
         )
+        raise CasmanError(f"no --csv given and {path} does not exist; pass --csv PATH{found}")
     return path
 
 

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-DEFAULT_OUTPUT = "snap_boards.csv"
-
 
 @click.command("generate-csv", short_help="Write a placeholder snap_boards.csv.")
 @click.option(
@@ -21,24 +19,35 @@ DEFAULT_OUTPUT = "snap_boards.csv"
 )
 @click.option(
     "--output",
-    default=DEFAULT_OUTPUT,
-    show_default=True,
     type=click.Path(dir_okay=False),
-    help="CSV file to write.",
+    help="CSV file to write (default: snap_boards.csv in the database directory, where "
+    "`casman database load-snap-boards` reads it).",
 )
 @click.option("--notes", help="Notes column (default: 'Generated on DATE').")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-def generate_csv(chassis_count: int, output: str, notes: str | None, force: bool) -> None:
+def generate_csv(chassis_count: int, output: str | None, notes: str | None, force: bool) -> None:
     """Write snap_boards.csv with unique placeholder serials, MACs, IPs and feng ids 0, 1, 2 …
 
-    Load it with `casman database load-snap-boards --csv OUTPUT`; replace the placeholders
-    with the real boards' values before relying on packet indices.
+    Written by default where `casman database load-snap-boards` reads it (the database
+    directory); replace the placeholders with the real boards' values before relying on
+    packet indices.
     """
-    from casman.generate import generate_snap_boards, snap_csv_text
+    from casman.cli.common import get_config
+    from casman.generate import (
+        SNAP_BOARDS_CSV,
+        default_csv,
+        generate_snap_boards,
+        load_hint,
+        snap_csv_text,
+    )
     from casman.userfiles import write_output
 
     text_notes = notes if notes is not None else f"Generated on {date.today().isoformat()}"
     boards = generate_snap_boards(chassis_count, text_notes)
-    path = Path(output)
+    default = default_csv(get_config().database_dir, SNAP_BOARDS_CSV)
+    path = Path(output) if output else default
+    if not output:
+        path.parent.mkdir(parents=True, exist_ok=True)
     write_output(path, snap_csv_text(boards), force=force)
-    click.echo(f"Wrote {len(boards)} SNAP boards to {path}")
+    hint = load_hint(path, default, "load-snap-boards")
+    click.echo(f"Wrote {len(boards)} SNAP boards to {path.resolve()}; load them with {hint}")
