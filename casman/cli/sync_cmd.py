@@ -407,10 +407,14 @@ def status_(ctx: click.Context, as_json: bool) -> None:
         click.echo("Sync is disabled: nothing is sent to any backend.")
         _print_automatic(waiting)
         return
+    from casman.sync.conflicts import local_conflicts
+
     report = status(_session(ctx, "status", quick=True), utc_now())
+    conflicts = [c.to_json() for c in local_conflicts(config.database_dir)]
     if as_json:
         data = asdict(report)
         data["quota"] = asdict(report.quota) if report.quota else None
+        data["conflicts"] = conflicts
         print_json(data)
         return
     click.echo("Sync Status")
@@ -433,9 +437,9 @@ def status_(ctx: click.Context, as_json: bool) -> None:
         click.echo("  ⚠ unrelated arrays: `casman sync join` merges this database into the store's")
     click.echo(f"  Sites in the store:   {', '.join(report.sites_in_store) or '-'}")
     click.echo(f"  Checkpoints:          {len(report.checkpoints)}")
-    if report.conflicts:
-        click.echo(f"\nConflicts, still open ({len(report.conflicts)}):")
-        for conflict in report.conflicts:
+    if conflicts:
+        click.echo(f"\nConflicts, still open ({len(conflicts)}):")
+        for conflict in conflicts:
             click.echo(f"  ⚠ {printable(conflict['message'])}")
             click.echo(f"      resolve: {printable(conflict['resolve'])}")
     if report.automatic is not None:

@@ -12,7 +12,6 @@ committed before it started), so a burst of scans starts no crowd of processes.
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +20,6 @@ from casman.config import Config
 from casman.db.changes import Change
 from casman.storage.hookspecs import hookimpl
 
-AUTO_BACKUP_ENV = "CASMAN_AUTO_BACKUP"
 PLUGIN_NAME = "casman.sync.auto"
 LOG_NAME = ".casman-publisher.log"
 LOG_LIMIT_BYTES = 256 * 1024
@@ -29,15 +27,9 @@ log = logging.getLogger("casman.sync")
 
 
 def automatic_backups_on(config: Config) -> bool:
-    """Sync enabled, automatic publishing not turned off (config or ``CASMAN_AUTO_BACKUP``)."""
-    if not config.sync.enabled:
-        return False
-    override = os.environ.get(AUTO_BACKUP_ENV, "").strip().lower()
-    if override in ("0", "false", "no", "off"):
-        return False
-    if override in ("1", "true", "yes", "on"):
-        return True
-    return config.sync.auto_backup
+    """Sync enabled, automatic publishing not turned off (``auto_backup`` in config.yaml,
+    which ``CASMAN_AUTO_BACKUP`` overrides when the configuration is read)."""
+    return config.sync.enabled and config.sync.auto_backup
 
 
 def launch_publisher(config: Config, database_dir: Path) -> None:

@@ -10,9 +10,7 @@ named in the head with its SHA-256 and the records it holds; retention keeps the
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
-import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from casman.sync.backup_keys import new_key
 from casman.sync.errors import DamagedObjectError, SyncError
 from casman.sync.session import Session
+from casman.sync.site.snapshots import snapshot_bytes
 from casman.sync.store.head import Checkpoint, Head, read_head, write_head
 
 MAX_CHECKPOINT_BYTES = 2 * 1024 * 1024 * 1024
@@ -33,29 +32,6 @@ MAX_CHECKPOINT_BYTES = 2 * 1024 * 1024 * 1024
 class CheckpointResult:
     checkpoint: Checkpoint
     deleted: tuple[str, ...]
-
-
-def snapshot_bytes(source: Path) -> bytes:
-    """A consistent copy of ``source`` (SQLite's online backup API), as bytes."""
-    folder = source.parent if os.access(source.parent, os.W_OK) else None
-    handle, name = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".snapshot", dir=folder)
-    os.close(handle)
-    temp = Path(name)
-    try:
-        reader = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-        writer = sqlite3.connect(temp)
-        try:
-            reader.backup(writer)
-            writer.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            writer.close()
-            reader.close()
-        return temp.read_bytes()
-    except sqlite3.DatabaseError as error:
-        raise SyncError(f"cannot snapshot {source}: {error}") from None
-    finally:
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(str(temp) + suffix).unlink(missing_ok=True)
 
 
 def _upload(

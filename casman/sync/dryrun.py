@@ -26,8 +26,8 @@ from casman.storage import quota
 from casman.storage.backend import ListPage, ObjectInfo
 from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from casman.storage.operations import Storage, StorageOp
-from casman.sync.checkpoint import snapshot_bytes
 from casman.sync.session import Session
+from casman.sync.site.snapshots import snapshot_bytes
 
 T = TypeVar("T")
 _STATE_FILES = (".casman-sync.db",)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from casman.db import records as record_store
 from casman.db.connection import open_databases
+from casman.db.schema import DATABASE_NAMES
 from casman.domain.records import ChangeRecord
 from casman.domain.timestamps import now_iso
 from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
@@ -78,9 +79,12 @@ class SyncOutcome:
     damaged: list[str] = field(default_factory=list)
     republished: bool = False
     rounds: int = 1
+    store_empty: bool = False
 
     @property
     def summary(self) -> str:
+        if self.store_empty:
+            return "the store holds nothing published yet; nothing to receive"
         if self.founded_store:
             return f"created the store's array and published {self.published} change(s)"
         done = []
@@ -227,8 +231,15 @@ def _rolled_back(head: Head, state: StoreState) -> bool:
     return False
 
 
-def _open_store(session: Session, conn: sqlite3.Connection, state: StoreState) -> tuple[Head, bool]:
-    """The head to work on, founding the store if it is new and empty."""
+class _NothingToFollow(Exception):
+    """A fetch-only sync (``publish=False``) found an empty store: nothing to receive."""
+
+
+def _open_store(
+    session: Session, conn: sqlite3.Connection, state: StoreState, publish: bool = True
+) -> tuple[Head, bool]:
+    """The head to work on, founding the store if it is new and empty (only when
+    publishing: a fetch-only sync, e.g. a consumer following the store, never writes)."""
     head = read_head(session.storage)
     if head is not None:
         return head, False
@@ -242,6 +253,8 @@ def _open_store(session: Session, conn: sqlite3.Connection, state: StoreState) -
             "mounted? Nothing was sent. If it was wiped on purpose, `casman sync join` "
             "publishes everything this site has again"
         )
+    if not publish:
+        raise _NothingToFollow
     converted = legacy_records(session.storage)
     if converted is not None:
         log.info("converting a round-2 store: %d rows become records", len(converted))
@@ -254,22 +267,34 @@ def _open_store(session: Session, conn: sqlite3.Connection, state: StoreState) -
 
 
 def converge(session: Session, *, publish: bool = True, wait: float = 30.0) -> SyncOutcome:
-    """One sync: fetch what the site lacks, publish what the store lacks."""
+    """One sync: fetch what the site lacks, publish what the store lacks.
+
+    ``publish=False`` (a consumer following the store) only fetches: it writes nothing to
+    the store, and creates no database before the store has something to give.
+    """
     with site_lock(session.database_dir, wait):
+        if not publish and not all(
+            (session.database_dir / name).is_file() for name in DATABASE_NAMES
+        ):
+            if read_head(session.storage) is None and read_array(session.storage) is None:
+                return SyncOutcome(store_location(session.storage), "", store_empty=True)
         conn = open_databases(session.database_dir)
         try:
             return _converge(session, conn, publish)
+        except _NothingToFollow:
+            return SyncOutcome(store_location(session.storage), "", store_empty=True)
         finally:
             conn.close()
 
 
 def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> SyncOutcome:
     site_state = SiteState(session.database_dir)
+    _forget_if_replaced(conn, site_state)
     location = store_location(session.storage)
     state = site_state.load(location)
     _ensure_genesis(conn)
     for round_number in range(1, MAX_ROUNDS + 1):
-        head, founded = _open_store(session, conn, state)
+        head, founded = _open_store(session, conn, state, publish)
         array = _check_array(session, conn, head, location)
         outcome = SyncOutcome(location, array, founded_store=founded, rounds=round_number)
         if _rolled_back(head, state):
@@ -305,14 +330,15 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             and (own_tip is None or own_tip.key != state.own_key)
         )
         damaged = (set(head.damaged) - held) | set(outcome.damaged)
-        if (
+        if not publish or (
             not pending
-            and not (publish and stale_tip)
+            and not stale_tip
             and not founded
             and damaged == set(head.damaged)
         ):
             state.tips = {s: t.seq for s, t in head.sites.items()}
             site_state.save(state)
+            _bind(conn, site_state)
             if publish:
                 note_offsite(session.database_dir, conn, state.last_contact, location)
             return outcome
@@ -337,12 +363,40 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             continue
         state.tips = {s: t.seq for s, t in written.sites.items()}
         site_state.save(state)
+        _bind(conn, site_state)
         note_offsite(session.database_dir, conn, state.last_contact, location)
         return outcome
     raise SyncError(
         f"the store's head changed {MAX_ROUNDS} times while syncing (many sites at once?); "
         "your changes are published, run `casman sync sync` again to name them in the head"
     )
+
+
+def _newest_seq(conn: sqlite3.Connection) -> int:
+    if not record_store.has_record_tables(conn):
+        return 0
+    row = conn.execute("SELECT MAX(seq) FROM main.casman_changes").fetchone()
+    return int(row[0] or 0)
+
+
+def _forget_if_replaced(conn: sqlite3.Connection, site_state: SiteState) -> None:
+    """Records never leave a database, so one holding fewer than the state last saw, or
+    made by another site, is not the database the state describes (set aside and
+    rebuilt, deleted, an older copy put back): what the state says was read or published
+    is untrue of it, and trusting it would leave the rebuilt database empty and chain its
+    next segment to another site's."""
+    bound = site_state.binding()
+    if bound is None:
+        return
+    site, seq = bound
+    me = record_store.get_meta(conn, record_store.META_SITE)
+    if _newest_seq(conn) < seq or (site is not None and me != site):
+        log.warning("this site's databases were replaced; reading the store again")
+        site_state.forget_everything()
+
+
+def _bind(conn: sqlite3.Connection, site_state: SiteState) -> None:
+    site_state.bind(record_store.get_meta(conn, record_store.META_SITE), _newest_seq(conn))
 
 
 def _claim_site_id(conn: sqlite3.Connection) -> str:

@@ -12,8 +12,6 @@ from casman.errors import CasmanError
 from casman.storage import quota
 from casman.storage.errors import QuotaExceededError
 from casman.storage.plugins import describe_settings
-from casman.sync.auto import automatic_backups_on
-from casman.sync.conflicts import local_conflicts
 from casman.sync.offsite import pending
 from casman.sync.session import Session
 from casman.sync.site.state import SiteState, store_location
@@ -34,7 +32,7 @@ def automatic(config: Config) -> Automatic:
     """Local only (no request): usable offline and with sync disabled."""
     waiting = pending(config.database_dir)
     return Automatic(
-        enabled=automatic_backups_on(config),
+        enabled=config.sync.enabled and config.sync.auto_backup,
         pending_changes=waiting.count,
         oldest_pending=waiting.oldest.strftime("%Y-%m-%dT%H:%M:%SZ") if waiting.oldest else None,
         last_offsite=waiting.last_offsite,
@@ -55,7 +53,6 @@ class StatusReport:
     site: str | None = None
     sites_in_store: list[str] = field(default_factory=list)
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
     automatic: Automatic | None = None
     quota: quota.QuotaUsage | None = None
 
@@ -114,7 +111,6 @@ def status(session: Session, now: datetime) -> StatusReport:
         report.error = f"not checked: the request itself is blocked by the quota ({error})"
     except CasmanError as error:
         report.error = str(error)
-    report.conflicts = [c.to_json() for c in local_conflicts(session.database_dir)]
     report.automatic = automatic(session.config)
     limits, _ = quota.limits_for(handle)
     if limits:

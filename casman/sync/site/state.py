@@ -5,7 +5,9 @@ Keyed by the store's *location* (backend and where: a directory, a bucket and en
 URL), never by the backend's name: two ``local`` directories are two stores. Per store:
 the array it holds, the newest segment number this site saw for each site (a smaller one
 later means the store was rolled back), this site's own newest segment, which records are
-known to be in the store, and which segments were already read.
+known to be in the store, and which segments were already read. The file also notes the
+database it describes (site id, number of records): a database set aside and rebuilt,
+deleted, or replaced by an older copy makes everything else here untrue, and forgotten.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ _DDL = (
     " PRIMARY KEY (location, record)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS segments_read (location TEXT NOT NULL, key TEXT NOT NULL,"
     " PRIMARY KEY (location, key)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS bound (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID",
 )
 
 
@@ -149,6 +152,38 @@ class SiteState:
             conn.execute("BEGIN")
             conn.execute("DELETE FROM published WHERE location = ?", (location,))
             conn.execute("DELETE FROM segments_read WHERE location = ?", (location,))
+            conn.execute("COMMIT")
+
+    def binding(self) -> tuple[str | None, int] | None:
+        """The database this state was written with: its site id and how many records it
+        held (its highest local ``seq``); None before the first complete sync."""
+        if not self.path.exists():
+            return None
+        with self._open() as conn:
+            rows = dict(conn.execute("SELECT name, value FROM bound").fetchall())
+        if "seq" not in rows:
+            return None
+        return rows.get("site"), int(rows["seq"])
+
+    def bind(self, site: str | None, seq: int) -> None:
+        with self._open() as conn:
+            conn.execute("BEGIN")
+            conn.execute("DELETE FROM bound")
+            conn.executemany(
+                "INSERT INTO bound (name, value) VALUES (?, ?)", [("site", site), ("seq", seq)]
+            )
+            conn.execute("COMMIT")
+
+    def forget_everything(self) -> None:
+        """The database was replaced (repaired, lost, an older copy put back): nothing this
+        file remembers about what was read or published is true of the new one."""
+        with self._open() as conn:
+            conn.execute("BEGIN")
+            for table in ("published", "segments_read", "bound"):
+                conn.execute(f"DELETE FROM {table}")
+            # which array each store holds stays known: an empty store is still "not
+            # mounted or wiped", never a new array for the rebuilt database
+            conn.execute("UPDATE stores SET tips = '{}', own_key = NULL, own_seq = 0")
             conn.execute("COMMIT")
 
     def published_anywhere(self) -> set[str]:
