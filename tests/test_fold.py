@@ -48,7 +48,9 @@ class Site:
                     source, target = rng.choice(links)
                     assembly.disconnect(self.conn, parse_part(source), parse_part(target))
             elif choice == 4:
-                antennas = [p.part_number[:-2] for p in parts.list_parts(self.conn, PartType.ANTENNA)]
+                antennas = [
+                    p.part_number[:-2] for p in parts.list_parts(self.conn, PartType.ANTENNA)
+                ]
                 if antennas:
                     positions.assign(
                         self.conn,
@@ -80,7 +82,9 @@ def _folds_to_live(conn: sqlite3.Connection) -> None:
     assert folded_tables(result) == live_tables(conn)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 2**32), steps=st.integers(1, 40))
 def test_every_write_is_explained_by_its_records(tmp_path: Path, seed: int, steps: int) -> None:
     site = Site(tmp_path / f"s{seed}-{steps}")
@@ -90,7 +94,9 @@ def test_every_write_is_explained_by_its_records(tmp_path: Path, seed: int, step
         _folds_to_live(site.conn)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 2**32))
 def test_sites_that_exchange_records_hold_identical_tables(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)
@@ -114,7 +120,9 @@ def test_sites_that_exchange_records_hold_identical_tables(tmp_path: Path, seed:
     assert conflicts[0] == conflicts[1] == conflicts[2]
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(seed=st.integers(0, 2**32))
 def test_the_fold_does_not_depend_on_arrival_order(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)

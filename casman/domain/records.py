@@ -66,7 +66,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "date_added",
         "date_modified",
     ),
-    "grid_positions": ("grid_code", "latitude", "longitude", "height", "coordinate_system", "notes"),
+    "grid_positions": (
+        "grid_code",
+        "latitude",
+        "longitude",
+        "height",
+        "coordinate_system",
+        "notes",
+    ),
 }
 TABLES = tuple(COLUMNS)
 ID_TABLES = frozenset({"parts", "assembly", "antenna_positions", "snap_boards"})
