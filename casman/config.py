@@ -389,6 +389,18 @@ def load_config(
         )
     chosen, chosen_from = choose_database_dir(database_dir, env, directory, path)
     warnings = unknown_keys(data, where, sync.backend) if path is not None else []
+    from casman.config_habits import habit_warnings, without_generic
+
+    warnings = without_generic(warnings, data) + habit_warnings(
+        data,
+        env,
+        backend=sync.backend,
+        enabled=sync.enabled,
+        source=path,
+        database_dir=chosen,
+        chosen_from=chosen_from,
+        data_dir=user_data_dir(env),
+    )
     return Config(
         database_dir=chosen,
         sync=sync,
