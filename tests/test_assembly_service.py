@@ -1,5 +1,6 @@
 """Gaps from the seeds: reverse-order disconnects, taking a part out of service, all chains,
-and the seed's `casman sync backup parts.db` spelling."""
+and the seed's `casman sync backup parts.db` spelling (refused: a checkpoint holds both
+databases)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,13 @@ def remote(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_the_seed_spelling_sync_backup_parts_db(casman: Casman, remote: Path) -> None:
+    """A checkpoint always holds both databases (docs/sync.md), so the seed's one-database
+    spelling is refused in one line before anything is sent; `sync backup` stores both."""
     casman.ok("parts", "add", "ANTENNA", "1", "1")
-    out = casman.ok("sync", "backup", "parts.db").stdout
-    assert "parts.db" in out and "assembled_casm.db" not in out
-    assert casman("sync", "backup", "nothing.db").exit_code == 2
+    refused = casman.fails("sync", "backup", "parts.db", code=2)
+    assert refused.stdout == "" and refused.stderr.count("\n") == 1
+    assert "parts.db" in refused.stderr
+    assert not remote.exists()
+    out = casman.ok("sync", "backup").stdout
+    assert "parts.db: checkpoint backups/parts.db/" in out
+    assert "assembled_casm.db: checkpoint backups/assembled_casm.db/" in out

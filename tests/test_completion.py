@@ -27,7 +27,7 @@ def complete(words: str) -> list[str]:
         ("casman ", {"sync", "parts", "assembly", "config", "web"}),
         ("casman sy", {"sync"}),
         ("casman sync ", {"backup", "list", "restore", "sync", "status", "maintain", "push"}),
-        ("casman sync backup --", {"--parts", "--assembled", "--dry-run", "--json"}),
+        ("casman sync backup --", {"--dry-run", "--json"}),
         ("casman config ", {"path", "show", "init"}),
         ("casman assembly ", {"connect", "disconnect", "chain", "history"}),
         ("casman --", {"--config", "--database-dir", "--verbose", "--version"}),
