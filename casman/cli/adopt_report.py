@@ -19,7 +19,8 @@ def _lines(entries: dict[tuple[str, str], Tally], order: list[str]) -> list[str]
     width = max((len(rule) for (rule, _), _ in rows), default=0)
     where_width = max((len(where) for (_, where), _ in rows), default=0)
     return [
-        f"  {rule.ljust(width)}  {where.ljust(where_width)}  {tally.count:>6}  e.g. {tally.example}"
+        f"  {rule.ljust(width)}  {where.ljust(where_width)}  {tally.count:>6}"
+        + (f"  e.g. {tally.example}" if tally.example else "")
         for (rule, where), tally in rows
     ]
 

@@ -85,8 +85,10 @@ class FilePlan:
     mapped: dict[tuple[str, str], Tally] = field(default_factory=dict)
     kept: dict[tuple[str, str], Tally] = field(default_factory=dict)
 
-    def note(self, rule: str, where: str, before: object, after: object) -> None:
-        self.mapped.setdefault((rule, where), Tally()).add(f"{_show(before)} → {_show(after)}")
+    def note(self, rule: str, where: str, before: object = None, after: object = None) -> None:
+        """Count one application of ``rule`` (structural rules give no example)."""
+        example = "" if before is None and after is None else f"{_show(before)} → {_show(after)}"
+        self.mapped.setdefault((rule, where), Tally()).add(example)
 
     def keep(self, kind: str, where: str, value: object) -> None:
         self.kept.setdefault((kind, where), Tally()).add(_show(value))
@@ -168,7 +170,7 @@ def _to_casman_columns(
                 f"{plan.layout.path}: column {table}.{extra} holds {values} value(s) casman has "
                 "no place for; copy them elsewhere and drop the column, then run again"
             )
-        plan.note("empty-column", f"{table}.{extra}", "(empty column)", "(dropped)")
+        plan.note("empty-column", f"{table}.{extra}")
     mapped: list[Row] = []
     for row in rows:
         new = [row[index[name]] if name in index else None for name in target]
@@ -327,7 +329,12 @@ def _plan_assembly(
             first = first_direction.setdefault(pair, direction)
             if first != direction:
                 _swap(row, at)
-                plan.note("pair-direction", "assembly", f"{direction[0]}→{direction[1]}", "turned")
+                plan.note(
+                    "pair-direction",
+                    "assembly",
+                    f"{direction[0]} → {direction[1]}",
+                    f"{direction[1]} → {direction[0]}",
+                )
                 source, target_facts = target_facts, source
         elif reverse:
             _swap(row, at)
@@ -456,7 +463,7 @@ def _coordinates_rows(plan: FilePlan) -> list[Row]:
             continue
         if code not in found:
             found[code] = [code, *values, None]
-            plan.note("coordinates-to-grid-positions", "grid_positions", code, "copied")
+            plan.note("coordinates-to-grid-positions", "grid_positions")
     return [found[code] for code in sorted(found)]
 
 
@@ -471,7 +478,7 @@ def plan_file(conn: sqlite3.Connection, layout: Layout, context: Context) -> Fil
         _PLANNERS.get(table, _plan_times_only)(plan, table, target, rows, context)
         exact = table in layout.exact
         if not exact:
-            plan.note("table-layout", table, "older DDL", "casman's DDL")
+            plan.note("table-layout", table)
         plan.tables[table] = TablePlan(
             table, target, rows, len(source), rebuild=not exact or rows != before
         )
@@ -481,11 +488,11 @@ def plan_file(conn: sqlite3.Connection, layout: Layout, context: Context) -> Fil
             target = column_names(layout.db_name, "grid_positions")
             plan.tables["grid_positions"] = TablePlan("grid_positions", target, rows, 0, True)
     for name in layout.missing:
-        plan.note("missing-table", name, "(none)", "created")
+        plan.note("missing-table", name)
     for name in layout.bookkeeping:
-        plan.note("old-bookkeeping", name, "table", "dropped")
+        plan.note("old-bookkeeping", name)
     for name in layout.foreign_indexes:
-        plan.note("old-bookkeeping", f"index {name}", "index", "dropped")
+        plan.note("old-bookkeeping", f"index {name}")
     return plan
 
 
