@@ -32,6 +32,7 @@ from datetime import datetime
 from casman.domain import hlc
 from casman.domain.records import (
     COLUMNS,
+    GENESIS_SITE,
     ID_TABLES,
     KEY_SQL,
     ChangeRecord,
@@ -43,7 +44,6 @@ from casman.domain.records import (
 )
 from casman.domain.timestamps import parse_iso, utc_now
 
-GENESIS_SITE = "genesis"
 GENESIS_ARRAY_PREFIX = "g"
 """Array ids derived from adopted rows start with this (random ids are hex: never ``g``)."""
 SCHEMAS = {

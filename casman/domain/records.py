@@ -20,9 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from casman.domain.record_rules import row_problem
 from casman.errors import CasmanError
 
 FORMAT = 1
+GENESIS_SITE = "genesis"
+"""The site of records derived from adopted rows (same rows, same records, everywhere)."""
 
 Action = Literal["insert", "update", "delete"]
 ACTIONS: tuple[Action, ...] = ("insert", "update", "delete")
@@ -234,6 +237,11 @@ def record_from_json(data: object, expected_id: str | None = None) -> ChangeReco
     if not all(isinstance(s, str) and len(s) == 64 for s in sup_raw):
         raise RecordError("superseded ids are SHA-256 hex strings")
     ops = tuple(_op(raw, f"operation {n}") for n, raw in enumerate(ops_raw))
+    for n, op in enumerate(ops):
+        if op.row is not None:
+            problem = row_problem(op.table, op.row, adopted=site == GENESIS_SITE)
+            if problem is not None:
+                raise RecordError(f"operation {n}: {problem}")
     record = sealed(ChangeRecord(site, hlc, kind, ops, tuple(sup_raw)))
     if expected_id is not None and record.id != expected_id:
         raise RecordError(f"record {expected_id[:12]} does not match its content")

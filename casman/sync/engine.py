@@ -179,6 +179,9 @@ def _fetch(
                 outcome.damaged.append(key)
                 break
             found.extend(segment.records)
+            for problem in segment.refused:
+                log.warning("%s", problem)
+                outcome.set_aside.append(problem)
             read.append(key)
             key = segment.previous
     return found, read
@@ -266,6 +269,10 @@ def _open_store(
     return Head(identity.array), identity.array == array
 
 
+def _store_is_empty(session: Session) -> bool:
+    return read_head(session.storage) is None and read_array(session.storage) is None
+
+
 def converge(session: Session, *, publish: bool = True, wait: float = 30.0) -> SyncOutcome:
     """One sync: fetch what the site lacks, publish what the store lacks.
 
@@ -273,11 +280,9 @@ def converge(session: Session, *, publish: bool = True, wait: float = 30.0) -> S
     the store, and creates no database before the store has something to give.
     """
     with site_lock(session.database_dir, wait):
-        if not publish and not all(
-            (session.database_dir / name).is_file() for name in DATABASE_NAMES
-        ):
-            if read_head(session.storage) is None and read_array(session.storage) is None:
-                return SyncOutcome(store_location(session.storage), "", store_empty=True)
+        missing = not all((session.database_dir / name).is_file() for name in DATABASE_NAMES)
+        if not publish and missing and _store_is_empty(session):
+            return SyncOutcome(store_location(session.storage), "", store_empty=True)
         conn = open_databases(session.database_dir)
         try:
             return _converge(session, conn, publish)
@@ -331,10 +336,7 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
         )
         damaged = (set(head.damaged) - held) | set(outcome.damaged)
         if not publish or (
-            not pending
-            and not stale_tip
-            and not founded
-            and damaged == set(head.damaged)
+            not pending and not stale_tip and not founded and damaged == set(head.damaged)
         ):
             state.tips = {s: t.seq for s, t in head.sites.items()}
             site_state.save(state)

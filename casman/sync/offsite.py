@@ -55,18 +55,20 @@ class Pending:
 
 
 def pending(database_dir: Path) -> Pending:
-    """Records made or received here after the last complete publish."""
+    """Records made here after the last complete publish (records received from other
+    sites came from the store: they are off-site already, even when only fetched)."""
     offsite = read_offsite(database_dir)
     path = Path(database_dir) / PARTS_DB
     if not path.is_file():
         return Pending(0, None, offsite.at)
     conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     try:
-        if not record_store.has_record_tables(conn):
+        here = record_store.get_meta(conn, record_store.META_SITE)
+        if here is None:  # no change was ever made here
             return Pending(0, None, offsite.at)
         count, oldest = conn.execute(
-            "SELECT COUNT(*), MIN(hlc) FROM main.casman_changes WHERE seq > ? AND site != ?",
-            (offsite.through_seq, record_store.GENESIS_SITE),
+            "SELECT COUNT(*), MIN(hlc) FROM main.casman_changes WHERE seq > ? AND site = ?",
+            (offsite.through_seq, here),
         ).fetchone()
     except sqlite3.Error:
         return Pending(0, None, offsite.at)

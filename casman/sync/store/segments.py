@@ -34,6 +34,8 @@ class Segment:
     seq: int
     previous: str | None
     records: tuple[ChangeRecord, ...]
+    refused: tuple[str, ...] = ()
+    """One line per record that failed the door's checks (set aside; the rest get in)."""
 
 
 def encode(site: str, seq: int, previous: str | None, records: Sequence[ChangeRecord]) -> bytes:
@@ -93,15 +95,17 @@ def decode(key: str, body: bytes) -> Segment:
     if not isinstance(raw_records, list):
         raise DamagedObjectError(f"{key} holds no record list")
     records = []
+    refused = []
     for n, raw in enumerate(raw_records):
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-            raise DamagedObjectError(f"{key}: record {n} has no id")
+            refused.append(f"{key}: record {n} has no id; set aside")
+            continue
         content = {k: v for k, v in raw.items() if k != "id"}
         try:
             records.append(record_from_json(content, raw["id"]))
         except RecordError as error:
-            raise DamagedObjectError(f"{key}: record {n}: {error}; set aside") from None
-    return Segment(key, site, seq, previous, tuple(records))
+            refused.append(f"{key}: record {str(raw['id'])[:12]}: {error}; set aside")
+    return Segment(key, site, seq, previous, tuple(records), tuple(refused))
 
 
 def upload(
