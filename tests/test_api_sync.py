@@ -135,9 +135,16 @@ def _cache(world: dict[str, Path]) -> Path:
     return world["cache"] / "casman" / "databases"
 
 
-def _versions(site: Site, db_name: str = "parts.db") -> list[str]:
-    listing = json.loads(site.ok("sync", "list", "--db", db_name, "--json").output)
-    return [entry["key"] for entry in listing]
+def _store_files(world: dict[str, Path]) -> dict[str, bytes]:
+    """Every object of the store, byte for byte (the backend's own lock file aside)."""
+    store = world["store"]
+    if not store.exists():
+        return {}
+    return {
+        str(path.relative_to(store)): path.read_bytes()
+        for path in store.rglob("*")
+        if path.is_file() and not path.name.startswith(".")
+    }
 
 
 def test_consumer_sees_a_new_version_after_the_ttl(
@@ -147,7 +154,7 @@ def test_consumer_sees_a_new_version_after_the_ttl(
     first = open_array(clock=clock)
     assert first.database_dir == _cache(world)  # no directory of its own: the cache
     assert isinstance(first.sync, FollowReport) and first.sync.checked and first.sync.ok
-    assert "fast-forwarded" in first.sync.actions["parts.db"]
+    assert "received" in first.sync.actions["parts.db"]
     assert str(first.by_packet_index(5)).startswith("ANT00001 at CN002E03, P1, SNAP1A port 5")
     stamp = json.loads((_cache(world) / follow_module.STAMP_FILE).read_text())
     assert stamp["ok"] is True and stamp["checked_at"].endswith("Z")
@@ -221,20 +228,24 @@ def test_no_local_copy_and_backend_down_is_one_clear_error(
     assert not (_cache(world) / "parts.db").exists()
 
 
-def test_an_empty_store_is_said_so(world: dict[str, Path]) -> None:
+def test_an_empty_store_is_said_so_and_a_consumer_writes_nothing(world: dict[str, Path]) -> None:
     _follow_config(world)
+    world["store"].mkdir()
     with pytest.raises(DatabaseFileError, match="no published version"):
         open_array()
+    assert _store_files(world) == {}  # a consumer never founds the store's array
+    assert not (_cache(world) / "parts.db").exists()
 
 
-def test_a_database_with_local_changes_is_never_touched(
+def test_a_database_with_local_changes_receives_and_never_publishes(
     tmp_path: Path,
     world: dict[str, Path],
     site: Site,
     monkeypatch: pytest.MonkeyPatch,
     clock: Clock,
 ) -> None:
-    """A site's own directory with auto-sync: fast-forward only, never publish."""
+    """A site's own directory with auto-sync: the other sites' changes are received (a
+    union: its own work stays), and nothing of its own is published by following."""
     own = Site(tmp_path / "field", {**site.env, "CASMAN_DATABASE_DIR": str(tmp_path / "field")})
     _follow_config(world)
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(own.directory))
@@ -242,16 +253,16 @@ def test_a_database_with_local_changes_is_never_touched(
     own.ok("parts", "add", "ANTENNA", "1", "1")  # local work at the field site
     site.wire(2, "SNAP1B03", "CN002E04")
     site.publish()
-    before = {name: (own.directory / name).read_bytes() for name in ("parts.db",)}
-    head_before = _versions(site)
+    store_before = _store_files(world)
     clock.advance(PAST_THE_TTL)
     array = open_array(clock=clock)
     assert array.sync is not None and array.sync.checked and array.sync.ok
-    assert "left as they are" in array.sync.actions["parts.db"]
+    assert "received" in array.sync.actions["parts.db"]
     assert "ANT00004" in array  # the local part is still there
-    assert "ANT00002" not in {a.number for a in array if a.grid_code}  # nothing merged in
-    assert {"parts.db": (own.directory / "parts.db").read_bytes()} == before
-    assert _versions(site) == head_before  # nothing published
+    assert array.antenna("ANT00002").grid_code == "CN002E04"  # the other site's work too
+    assert _store_files(world) == store_before  # nothing published, nothing written
+    pending = json.loads(own.ok("sync", "status", "--json").output)["automatic"]
+    assert pending["pending_changes"] == 1  # the local part still waits to go off-site
 
 
 def test_consumer_processes_follow_another_sites_publication(
