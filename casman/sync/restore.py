@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from casman.db import records as record_store
 from casman.db.changes import Change
 from casman.db.connection import open_databases, write_transaction
 from casman.db.records import SCHEMAS
-from casman.db.schema import DATABASE_NAMES, PARTS_DB
+from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
 from casman.domain import hlc
 from casman.domain.records import COLUMNS, ID_TABLES, ChangeRecord
 from casman.domain.timestamps import now_iso
@@ -31,7 +31,7 @@ from casman.sync.fold import fold
 from casman.sync.fold.apply import Row
 from casman.sync.site.receive import receive
 from casman.sync.site.safety import is_readable, safety_copy
-from casman.sync.site.tables import live_tables
+from casman.sync.site.tables import install_fold, live_tables
 
 
 @dataclass(frozen=True)
@@ -189,19 +189,57 @@ def _revert_links(conn: sqlite3.Connection, now_log: list[Row], then_log: list[R
 
 @dataclass(frozen=True)
 class RepairPlan:
-    """Which local files are damaged or missing and set aside before rebuilding."""
+    """Which local files were damaged and set aside (``set_aside``), and which readable
+    ones were set aside only because they are rebuilt with them (``replaced``); a safety
+    copy of each is kept."""
 
     set_aside: dict[str, Path | None]
+    replaced: dict[str, Path | None] = field(default_factory=dict)
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def set_aside_damaged(database_dir: Path, keep: int) -> RepairPlan:
-    """Move damaged database files out of the way (a safety copy of each is kept)."""
+    """Move damaged database files out of the way (a safety copy of each is kept), and
+    rebuild here what the local records can rebuild.
+
+    ``parts.db`` holds the records. When it is damaged or lost, ``assembled_casm.db`` (rows
+    derived from those records) is set aside too: left in place, its rows would be adopted
+    as the history of a new, unrelated array. Both are then rebuilt from the store. When
+    only ``assembled_casm.db`` is damaged, the records here rebuild it at once, offline too.
+    """
     stamp = now_iso().replace("-", "").replace(":", "").replace("T", "_").rstrip("Z")
     aside: dict[str, Path | None] = {}
+    replaced: dict[str, Path | None] = {}
     for name in DATABASE_NAMES:
         path = database_dir / name
         if path.exists() and not is_readable(path):
             aside[name] = safety_copy(database_dir, name, stamp, "damaged", keep)
-            for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
-    return RepairPlan(aside)
+            _remove(path)
+    assembled = database_dir / ASSEMBLY_DB
+    if not (database_dir / PARTS_DB).exists() and assembled.exists():
+        replaced[ASSEMBLY_DB] = safety_copy(database_dir, ASSEMBLY_DB, stamp, "rebuilt", keep)
+        _remove(assembled)
+    elif ASSEMBLY_DB in aside:
+        _refold(database_dir)
+    return RepairPlan(aside, replaced)
+
+
+def _refold(database_dir: Path) -> None:
+    """Make the tables what this site's records say (a rebuilt ``assembled_casm.db``)."""
+    conn = open_databases(database_dir)
+    try:
+        if not record_store.record_count(conn):
+            return  # rows without records (never written since 0.x): nothing to rebuild from
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            install_fold(conn, [], fold(record_store.all_records(conn)))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
