@@ -13,7 +13,11 @@ import hashlib
 from dataclasses import dataclass, field
 
 from casman.storage.backend import STANDARD_STORAGE_CLASS, Tidy
-from casman.storage.errors import ObjectNotFoundError
+from casman.storage.errors import (
+    ChecksumMismatchError,
+    ObjectNotFoundError,
+    ObjectTooLargeError,
+)
 from casman.sync.errors import DamagedObjectError, SyncError
 from casman.sync.session import Session
 from casman.sync.store import segments
@@ -63,7 +67,7 @@ def maintain(session: Session, *, deep: bool = False) -> MaintainReport:
             except ObjectNotFoundError:
                 _note(report, key, f"missing (segment of site {site})")
                 break
-            except DamagedObjectError as error:
+            except (DamagedObjectError, ChecksumMismatchError, ObjectTooLargeError) as error:
                 _note(report, key, str(error))
                 break
             report.verified.append(key)
@@ -92,6 +96,9 @@ def maintain(session: Session, *, deep: bool = False) -> MaintainReport:
                         continue
             except ObjectNotFoundError:
                 _note(report, key, "missing (checkpoint)")
+                continue
+            except ChecksumMismatchError as error:  # the backend's own check failed
+                _note(report, key, str(error))
                 continue
             checkpoint_bytes += info.size
             report.verified.append(key)

@@ -17,7 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from casman.domain.records import ChangeRecord, RecordError, record_from_json
-from casman.storage.errors import PreconditionFailedError
+from casman.storage.errors import (
+    ChecksumMismatchError,
+    ObjectTooLargeError,
+    PreconditionFailedError,
+)
 from casman.storage.operations import Storage
 from casman.sync.errors import DamagedObjectError
 from casman.sync.store.jsonio import dump_json, load_json
@@ -127,5 +131,10 @@ def upload(
 
 
 def download(storage: Storage, key: str) -> Segment:
-    body, _ = storage.get(key, max_bytes=MAX_SEGMENT_BYTES)
+    """A verified segment; one the backend itself finds damaged, or too large to be one,
+    is refused like any other damaged object (set aside), never a failed sync."""
+    try:
+        body, _ = storage.get(key, max_bytes=MAX_SEGMENT_BYTES)
+    except (ChecksumMismatchError, ObjectTooLargeError) as error:
+        raise DamagedObjectError(f"{error}; set aside") from None
     return decode(key, body)
