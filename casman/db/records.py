@@ -186,6 +186,35 @@ def all_records(conn: sqlite3.Connection) -> list[ChangeRecord]:
     return [parse_record(body, record_id) for record_id, body in rows]
 
 
+def records_after(conn: sqlite3.Connection, seq: int) -> tuple[int, list[ChangeRecord]]:
+    """The newest local arrival number, and the records that arrived after ``seq``."""
+    if not has_record_tables(conn):
+        return 0, []
+    newest = conn.execute("SELECT MAX(seq) FROM main.casman_changes").fetchone()[0] or 0
+    rows = conn.execute(
+        "SELECT id, body FROM main.casman_changes WHERE seq > ? AND seq <= ? ORDER BY seq",
+        (seq, newest),
+    )
+    return int(newest), [parse_record(body, record_id) for record_id, body in rows]
+
+
+def known_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` this database holds (reads only those, by index)."""
+    if not has_record_tables(conn):
+        return set()
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        found.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT id FROM main.casman_changes WHERE id IN ({marks})", chunk
+            )
+        )
+    return found
+
+
 def record_ids(conn: sqlite3.Connection) -> set[str]:
     if not has_record_tables(conn):
         return set()

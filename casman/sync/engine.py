@@ -306,7 +306,7 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             log.warning("the store at %s was rolled back; publishing again", location)
             outcome.rolled_back = True
             site_state.forget_store(location)
-            state.tips, state.own_key = {}, None
+            state.tips, state.own_key, state.published_seq = {}, None, 0
         me = record_store.get_meta(conn, record_store.META_SITE)
         held = _held_damaged(head, me, site_state.segments_read(location))
         if held:
@@ -314,6 +314,7 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             outcome.republished = True
             site_state.forget_store(location)
             state.own_key = None  # the new segment holds everything: no chain behind it
+            state.published_seq = 0
         found, read = _fetch(session, head, state, site_state, outcome)
         received = receive(conn, found)
         site_state.mark_published(location, (r.id for r in found))
@@ -325,9 +326,11 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
         state.array_id = array
         state.last_contact = now_iso()
         pending: list[ChangeRecord] = []
+        newest_seq = state.published_seq
         if publish:
-            published = site_state.published(location)
-            pending = [r for r in record_store.all_records(conn) if r.id not in published]
+            newest_seq, candidates = record_store.records_after(conn, state.published_seq)
+            published = site_state.published(location) if candidates else set()
+            pending = [r for r in candidates if r.id not in published]
         own_tip = head.sites.get(me) if me else None
         stale_tip = (
             me is not None
@@ -339,6 +342,8 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             not pending and not stale_tip and not founded and damaged == set(head.damaged)
         ):
             state.tips = {s: t.seq for s, t in head.sites.items()}
+            if publish:
+                state.published_seq = newest_seq  # everything up to it is in the store
             site_state.save(state)
             _bind(conn, site_state)
             if publish:
@@ -350,9 +355,9 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             seq = max(state.own_seq, own_tip.seq if own_tip else 0) + 1
             previous = state.own_key or (own_tip.key if own_tip else None)
             key = segments.upload(session.storage, me, seq, previous, pending)
-            state.own_key, state.own_seq = key, seq
-            site_state.save(state)  # a crash after this still knows its newest segment
             site_state.mark_published(location, (r.id for r in pending))
+            state.own_key, state.own_seq, state.published_seq = key, seq, newest_seq
+            site_state.save(state)  # a crash after this still knows its newest segment
             site_state.mark_read(location, [key])  # its records are this site's own
             outcome.published = len(pending)
         new_head = replace(head, damaged=tuple(sorted(damaged)))
@@ -425,6 +430,7 @@ def join(session: Session) -> SyncOutcome:
             site_state.forget_store(location)
             state = site_state.load(location)
             state.array_id, state.tips, state.own_key = None, {}, None
+            state.published_seq = 0
             site_state.save(state)
             _ensure_genesis(conn)
             head = read_head(session.storage)

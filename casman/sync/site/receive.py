@@ -14,8 +14,8 @@ from casman.sync.site.tables import install_fold
 
 @dataclass(frozen=True)
 class Received:
-    """What taking records in did: how many were new, which tables changed, what clashes
-    the whole set holds now."""
+    """What taking records in did: how many were new, which tables changed, and (when any
+    arrived) what clashes the whole set holds now."""
 
     new: int
     changed_tables: tuple[str, ...]
@@ -28,17 +28,18 @@ def receive(conn: sqlite3.Connection, incoming: Iterable[ChangeRecord]) -> Recei
     Runs under ``BEGIN IMMEDIATE``: a scan that commits meanwhile waits, and its record is
     either in the set folded here or made afterwards on top of the new state.
     """
-    incoming = list(incoming)
+    unique = {r.id: r for r in incoming}
+    if not unique:
+        return Received(0, (), ())
     conn.execute("BEGIN IMMEDIATE")
     try:
         record_store.ensure_tables(conn)
-        known = record_store.record_ids(conn)
-        new = [r for r in {r.id: r for r in incoming}.values() if r.id not in known]
-        if not new and known:
+        known = record_store.known_ids(conn, list(unique))
+        new = [r for record_id, r in unique.items() if record_id not in known]
+        if not new:
             conn.execute("ROLLBACK")
-            result = fold(record_store.all_records(conn))
-            return Received(0, (), tuple(result.conflicts))
-        if not known:
+            return Received(0, (), ())
+        if record_store.record_count(conn) == 0:
             record_store.write_genesis(conn)
         result = fold([*record_store.all_records(conn), *new])
         changed = install_fold(conn, new, result)

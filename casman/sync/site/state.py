@@ -23,10 +23,17 @@ from casman.storage.operations import Storage
 
 STATE_FILE = ".casman-sync.db"
 LOCATION_OPTIONS = ("path", "url", "bucket", "bucket_name", "account_id", "endpoint")
+NOT_LOCATION = frozenset(
+    {"region", "access_key_id", "session_token", "options", "quota"}
+    | {"connect_timeout", "read_timeout", "max_attempts"}
+)
+"""Options of the built-in backends that say how to reach a store, not which store it is.
+Any other option that is not secret (a third-party backend's ``namespace``, ``container``
+…) is part of the location: two values are two stores."""
 _DDL = (
     "CREATE TABLE IF NOT EXISTS stores (location TEXT PRIMARY KEY, array_id TEXT,"
     " tips TEXT NOT NULL DEFAULT '{}', own_key TEXT, own_seq INTEGER NOT NULL DEFAULT 0,"
-    " last_contact TEXT)",
+    " last_contact TEXT, published_seq INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS published (location TEXT NOT NULL, record TEXT NOT NULL,"
     " PRIMARY KEY (location, record)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS segments_read (location TEXT NOT NULL, key TEXT NOT NULL,"
@@ -40,8 +47,13 @@ def store_location(storage: Storage) -> str:
     from pathlib import Path as _Path
 
     settings = storage.handle.settings
+    others = sorted(
+        option.name
+        for option in storage.handle.spec.options
+        if not option.secret and option.name not in (*LOCATION_OPTIONS, *NOT_LOCATION)
+    )
     parts = []
-    for name in LOCATION_OPTIONS:
+    for name in (*LOCATION_OPTIONS, *others):
         value = settings.get(name)
         if value:
             text = str(value)
@@ -59,6 +71,8 @@ class StoreState:
     own_key: str | None = None
     own_seq: int = 0
     last_contact: str | None = None
+    published_seq: int = 0
+    """Every local record up to this arrival number is known to be in the store."""
 
     @property
     def known(self) -> bool:
@@ -88,22 +102,24 @@ class SiteState:
             return StoreState(location)
         with self._open() as conn:
             row = conn.execute(
-                "SELECT array_id, tips, own_key, own_seq, last_contact FROM stores"
+                "SELECT array_id, tips, own_key, own_seq, last_contact, published_seq FROM stores"
                 " WHERE location = ?",
                 (location,),
             ).fetchone()
         if row is None:
             return StoreState(location)
-        return StoreState(location, row[0], json.loads(row[1]), row[2], int(row[3]), row[4])
+        return StoreState(
+            location, row[0], json.loads(row[1]), row[2], int(row[3]), row[4], int(row[5])
+        )
 
     def save(self, state: StoreState) -> None:
         with self._open() as conn:
             conn.execute(
-                "INSERT INTO stores (location, array_id, tips, own_key, own_seq, last_contact)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(location) DO UPDATE SET"
-                " array_id = excluded.array_id, tips = excluded.tips,"
+                "INSERT INTO stores (location, array_id, tips, own_key, own_seq, last_contact,"
+                " published_seq) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(location) DO UPDATE"
+                " SET array_id = excluded.array_id, tips = excluded.tips,"
                 " own_key = excluded.own_key, own_seq = excluded.own_seq,"
-                " last_contact = excluded.last_contact",
+                " last_contact = excluded.last_contact, published_seq = excluded.published_seq",
                 (
                     state.location,
                     state.array_id,
@@ -111,6 +127,7 @@ class SiteState:
                     state.own_key,
                     state.own_seq,
                     state.last_contact,
+                    state.published_seq,
                 ),
             )
 
@@ -183,7 +200,9 @@ class SiteState:
                 conn.execute(f"DELETE FROM {table}")
             # which array each store holds stays known: an empty store is still "not
             # mounted or wiped", never a new array for the rebuilt database
-            conn.execute("UPDATE stores SET tips = '{}', own_key = NULL, own_seq = 0")
+            conn.execute(
+                "UPDATE stores SET tips = '{}', own_key = NULL, own_seq = 0, published_seq = 0"
+            )
             conn.execute("COMMIT")
 
     def published_anywhere(self) -> set[str]:
