@@ -3,9 +3,9 @@
 ``casman-memory-backend`` (tests/fixtures/casman_memory_backend) is a separate distribution
 installed with pip (editable) that registers backend ``memory`` through the ``casman`` entry
 point group. It keeps objects in a module-level dict, so they live as long as the process:
-backup, list and restore are run through CliRunner in this one process (each command a
-separate invocation, sharing the store as two commands on one machine share a bucket). A
-fresh process starts with an empty store, which the subprocess test shows as well.
+sync, backup (a checkpoint), list and restore are run through CliRunner in this one process
+(each command a separate invocation, sharing the store as two commands on one machine share
+a bucket). A fresh process starts with an empty store, which the subprocess test shows.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import importlib.metadata
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -92,7 +93,17 @@ def _part_numbers(casman: Casman) -> list[str]:
     return [p["part_number"] for p in json.loads(casman.ok("parts", "list", "--json").stdout)]
 
 
-def test_backup_list_restore_with_the_memory_backend(
+def _parts_in(path: Path) -> list[str]:
+    """The part numbers of a database file, read with nothing but sqlite3."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = connection.execute("SELECT part_number FROM parts ORDER BY part_number")
+        return [str(row[0]) for row in rows]
+    finally:
+        connection.close()
+
+
+def test_sync_backup_list_restore_with_the_memory_backend(
     casman: Casman, memory: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def sync(*args: str) -> Any:
@@ -103,43 +114,63 @@ def test_backup_list_restore_with_the_memory_backend(
     add_all_types(casman, 2, "1")
     casman.ok("assembly", "connect", "ANT00001P1", "LNA00001P1")
     out = sync("backup").stdout
-    assert "parts.db: backed up to backups/parts.db/" in out
+    assert "parts.db: checkpoint backups/parts.db/" in out
+    assert "assembled_casm.db: checkpoint backups/assembled_casm.db/" in out
 
     listing = json.loads(sync("list", "--json").stdout)
-    assert {entry["database"] for entry in listing} == {"parts.db", "assembled_casm.db"}
-    parts_entry = next(e for e in listing if e["database"] == "parts.db")
-    assert parts_entry["records"] == 10 and len(parts_entry["sha256"]) == 64
-    # the objects really are in the plugin's store for this namespace
+    (checkpoint,) = listing["checkpoints"]
+    assert set(checkpoint["keys"]) == {"parts.db", "assembled_casm.db"}
+    assert all(len(digest) == 64 for digest in checkpoint["sha256"].values())
+    assert listing["restorable"]["moments"] == checkpoint["records"] == 6
+    # the objects really are in the plugin's store for this namespace, and only there
     store = memory.store(os.environ["CASMAN_MEMORY_NAMESPACE"])
-    stored = {info.key for info in store.list_page("backups/", None, 1000).objects}
-    heads = {f"backups/{db}/HEAD.json" for db in ("parts.db", "assembled_casm.db")}
-    assert stored == {entry["key"] for entry in listing} | heads
+    stored = {info.key for info in store.list_page("", None, 1000).objects}
+    assert {"array.json", "head.json", *checkpoint["keys"].values()} <= stored
+    assert [key for key in stored if key.startswith("log/")] != []
     assert memory.store("default").list_page("", None, 1000).objects == ()
-
-    # damage, then restore (the current file is unreadable, so no remote safety backup)
+    # a checkpoint is a plain SQLite file
+    body, _ = store.get(checkpoint["keys"]["parts.db"])
+    (tmp_path / "checkpoint.db").write_bytes(body)
     before = _part_numbers(casman)
+    assert _parts_in(tmp_path / "checkpoint.db") == sorted(before)
+
+    # damage, then repair from the plugin's store (a safety copy of the damage is kept)
     (casman.directory / "parts.db").write_bytes(b"\x00" * 4096)
     casman.fails("parts", "list")
-    out = sync("restore", parts_entry["key"], "--no-backup").stdout
-    assert f"restored parts.db from {parts_entry['key']} (10 records)" in out
+    assert "parts.db was damaged: set aside" in sync("restore").stdout
     assert _part_numbers(casman) == before
 
-    # a restore with a remote safety backup writes to the plugin too
+    # going back to the checkpoint's moment, into a folder: the live databases stay
     casman.ok("parts", "add", "ANT", "1", "1")
-    out = sync("restore", parts_entry["key"]).stdout
-    assert "remote safety backup: backups/parts.db/" in out
-    assert _part_numbers(casman) == before
-    assert len(json.loads(sync("list", "--db", "parts.db", "--json").stdout)) == 2
+    sync("restore", checkpoint["keys"]["parts.db"], "--output", str(tmp_path / "then"))
+    assert _parts_in(tmp_path / "then" / "parts.db") == sorted(before)
+    assert sorted(_part_numbers(casman)) == sorted([*before, "ANT00003P1"])
+    sync("sync")
 
     # another database directory syncs from it; status and maintain work
     monkeypatch.setenv("CASMAN_DATABASE_DIR", str(tmp_path / "site-b"))
-    assert "fast-forwarded" in sync("sync").stdout
-    assert sorted(_part_numbers(casman)) == sorted([*before, "ANT00003P1"])  # the safety backup
+    assert "received" in sync("sync").stdout
+    assert sorted(_part_numbers(casman)) == sorted([*before, "ANT00003P1"])
     status = json.loads(sync("status", "--json").stdout)
     assert status["reachable"] is True and status["backend"] == "memory"
     assert status["settings"]["token"] != TOKEN and status["quota"] is None
     report = json.loads(sync("maintain", "--json").stdout)
-    assert len(report["verified"]) == 3 and report["problems"] == {}
+    assert report["problems"] == {}
+    assert set(checkpoint["keys"].values()) <= set(report["verified"])
+
+
+def test_two_namespaces_are_two_stores(
+    casman: Casman, memory: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the site remembers of a store is kept per store, not per backend name: the
+    second namespace receives everything, although the first already holds it."""
+    casman.ok("parts", "add", "ANT", "2", "1")
+    casman.ok("sync", "--backend", "memory", "sync")
+    monkeypatch.setenv("CASMAN_MEMORY_NAMESPACE", f"other-{uuid.uuid4().hex[:8]}")
+    synced = json.loads(casman.ok("sync", "--backend", "memory", "sync", "--json").stdout)
+    assert synced["published"] == 1
+    second = memory.store(os.environ["CASMAN_MEMORY_NAMESPACE"])
+    assert [o.key for o in second.list_page("log/", None, 1000).objects] != []
 
 
 def _casman_exe() -> list[str]:
@@ -169,8 +200,10 @@ def test_a_fresh_process_loads_it_from_its_entry_point(
     plugin = _plugin(json.loads(run("plugins", "--json").stdout))
     assert plugin["distribution"] == DISTRIBUTION
     assert plugin["version"] == importlib.metadata.version(DISTRIBUTION)
-    # the store is per process: a backup made here is not seen by a new process
+    # the store is per process: a checkpoint made here is not seen by a new process
     casman.ok("parts", "add", "ANT", "1", "1")
     casman.ok("sync", "--backend", "memory", "backup")
-    assert len(json.loads(casman.ok("sync", "--backend", "memory", "list", "--json").stdout)) == 2
-    assert json.loads(run("sync", "--backend", "memory", "list", "--json").stdout) == []
+    here = json.loads(casman.ok("sync", "--backend", "memory", "list", "--json").stdout)
+    assert len(here["checkpoints"]) == 1 and len(here["sites"]) == 1
+    there = json.loads(run("sync", "--backend", "memory", "list", "--json").stdout)
+    assert there["checkpoints"] == [] and there["sites"] == []
