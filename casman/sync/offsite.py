@@ -89,3 +89,19 @@ def stale_warning(database_dir: Path, stale_after_hours: float, now: datetime) -
         f"Warning: {waiting.count} change(s) made here have not been off-site for "
         f"{hours:.0f} h; run `casman sync sync` (or check the link)"
     )
+
+
+def newest_stamp(database_dir: Path) -> int:
+    """The newest record's stamp (0 without records); one indexed read."""
+    path = Path(database_dir) / PARTS_DB
+    if not path.is_file():
+        return 0
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        if not record_store.has_record_tables(conn):
+            return 0
+        return record_store.highest_stamp(conn)
+    except sqlite3.Error:
+        return 0
+    finally:
+        conn.close()

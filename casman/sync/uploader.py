@@ -16,8 +16,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from casman.config import load_config
+from casman.config import Config, load_config
 from casman.errors import CasmanError
+from casman.sync.session import Session
 
 MAX_ROUNDS = 5
 WAITING_LOCK = ".casman-publisher.waiting"
@@ -63,8 +64,36 @@ def run(database_dir: Path, config_path: str | None) -> str:
                 fetched += outcome.fetched
                 if not pending(database_dir).count:
                     break
-            return f"published {published} change(s), received {fetched}"
+            line = f"published {published} change(s), received {fetched}"
+            made = checkpoint_if_due(session, config)
+            return f"{line}; checkpoint {made}" if made else line
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def checkpoint_if_due(session: Session, config: Config) -> str | None:
+    """A checkpoint when the newest one is older than ``backup_on_hours`` and changes were
+    made since: rarely and by policy, never per change (the records already are off-site)."""
+    from casman.domain.timestamps import parse_iso
+    from casman.sync.checkpoint import take_checkpoint
+    from casman.sync.offsite import newest_stamp
+    from casman.sync.store.head import read_head
+
+    hours = config.sync.backup_on_hours
+    if hours <= 0:
+        return None
+    head = read_head(session.storage)
+    if head is None:
+        return None
+    newest = head.checkpoints[0] if head.checkpoints else None
+    stamp = newest_stamp(session.database_dir)
+    if newest is not None:
+        age = (session.clock() - parse_iso(newest.created)).total_seconds() / 3600
+        if age < hours or stamp <= newest.newest:
+            return None
+    elif stamp == 0:
+        return None
+    result = take_checkpoint(session, config.sync.keep_versions)
+    return result.checkpoint.created
 
 
 def main(argv: list[str] | None = None) -> int:
