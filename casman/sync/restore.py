@@ -12,6 +12,7 @@ Any moment covered by the records is restorable; :func:`moments` lists them.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,11 +78,22 @@ def restore_to_folder(database_dir: Path, moment: datetime, folder: Path) -> Out
     wanted = up_to(_records(database_dir), moment)
     if not wanted:
         raise SyncError(f"no change is recorded at or before {moment:%Y-%m-%d %H:%M:%S}Z")
-    conn = open_databases(folder)
+    made_folder = not folder.exists()
     try:
-        received = receive(conn, wanted)
-    finally:
-        conn.close()
+        conn = open_databases(folder)
+        try:
+            received = receive(conn, wanted)
+        finally:
+            conn.close()
+    except BaseException:
+        # a full disk or an interruption leaves no half-written pair behind to trip the
+        # next attempt ("exists; choose an empty folder")
+        for name in DATABASE_NAMES:
+            _remove(folder / name)
+        if made_folder:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return OutputResult(folder, received.new, len(received.conflicts))
 
 

@@ -13,6 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from casman.fileio import fsync_file
+from casman.sync.errors import SyncError
 
 SAFETY_DIR = "safety"
 SIDECARS = ("-wal", "-shm", "-journal")
@@ -20,7 +21,13 @@ DEFAULT_KEEP = 5
 _STAMPED = re.compile(r"^(?P<db>.+?)\.(?P<stamp>\d{8}_\d{6})\.")
 
 
+DAMAGED_CODES = (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT)
+
+
 def is_readable(path: Path) -> bool:
+    """False when ``path`` is missing, not a database or corrupt. An error that says
+    nothing about the file itself (a full disk, no permission, a lock) is raised: a
+    healthy database must never be set aside as damaged."""
     if not path.exists():
         return False
     try:
@@ -29,8 +36,14 @@ def is_readable(path: Path) -> bool:
             conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
         finally:
             conn.close()
-    except sqlite3.DatabaseError:
-        return False
+    except sqlite3.DatabaseError as error:
+        code = getattr(error, "sqlite_errorcode", None)
+        if code is not None and code & 0xFF in DAMAGED_CODES:
+            return False
+        raise SyncError(
+            f"cannot check {path} ({error}); nothing was set aside. Check free space and "
+            "permissions, and that no other program holds the database"
+        ) from None
     return True
 
 
