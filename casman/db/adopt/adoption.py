@@ -81,10 +81,6 @@ def build_plans(conn: sqlite3.Connection, targets: Sequence[Target], zone: Zone)
         return [plan_file(conn, layout, context) for layout in layouts]
     except (LayoutRefused, PlanRefused) as error:
         raise _refused(error) from None
-    except sqlite3.DatabaseError as error:
-        raise DatabaseFileError(
-            f"cannot read {targets[0][2].parent} as CAsMan databases ({error})"
-        ) from None
 
 
 def _open_read_only(directory: Path) -> sqlite3.Connection:
@@ -124,7 +120,13 @@ def plan_directory(directory: Path, zone: Zone | None = None) -> Adoption:
     except sqlite3.Error as error:
         raise DatabaseFileError(f"cannot read the databases in {directory} ({error})") from None
     try:
-        plans = build_plans(conn, _all_targets(directory), zone)
+        try:
+            plans = build_plans(conn, _all_targets(directory), zone)
+        except sqlite3.DatabaseError as error:
+            raise DatabaseFileError(
+                f"cannot read the databases in {directory} as SQLite ({error}); restore "
+                "them with `casman sync restore KEY` or point CASMAN_DATABASE_DIR elsewhere"
+            ) from None
         if any(plan.writes for plan in plans):
             copy = in_memory_copy(conn, ["main", ASSEMBLY_SCHEMA])
             try:
@@ -164,8 +166,8 @@ def adopted_view(directory: Path, zone: Zone | None = None) -> sqlite3.Connectio
     """
     try:
         conn = _open_read_only(directory)
-    except sqlite3.Error as error:
-        raise DatabaseFileError(f"cannot read the databases in {directory} ({error})") from None
+    except sqlite3.Error:
+        return None  # not a database casman can plan: the opener says what is wrong
     key = _files_state(directory)
     if key in _AS_THEY_ARE:
         return None

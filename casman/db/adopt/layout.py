@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from casman.db.schema import INDEXES, SCHEMA_VERSION, TABLES
+from casman.db.schema import INDEXES, REQUIRED_TABLES, SCHEMA_VERSION, TABLES
 from casman.db.schema_check import MAX_SCHEMA_OBJECTS, _shown, table_matches
 
 ADOPTED_MARK = 0x43534D4E
@@ -76,6 +76,10 @@ class Layout:
         )
 
 
+def _foreign(name: str) -> bool:
+    return not name.startswith(_INTERNAL) and not name.startswith(OWN_PREFIX)
+
+
 def _index_is_casmans(db_name: str, name: str, sql: str | None) -> bool:
     return any(f" {name} ON " in ddl for ddl in INDEXES[db_name]) or sql is None
 
@@ -97,6 +101,14 @@ def read_layout(conn: sqlite3.Connection, schema: str, db_name: str, path: Path)
         raise LayoutRefused(f"{path} has more than {MAX_SCHEMA_OBJECTS} schema objects")
     layout = Layout(schema, db_name, path, version, marked)
     known = TABLES[db_name]
+    names = {str(row[1]) for row in rows if row[0] == "table"}
+    foreign = sorted(n for n in names - set(known) - BOOKKEEPING_TABLES if _foreign(n))
+    if foreign and not names & set(known):
+        raise LayoutRefused(
+            f"{path} is not a casman {db_name} (no table "
+            f"{', '.join(sorted(REQUIRED_TABLES[db_name]))}; it holds {_shown(foreign[0])}); "
+            "restore it with `casman sync restore KEY` or point CASMAN_DATABASE_DIR elsewhere"
+        )
     for kind, name, table_name, sql in rows:
         name, table_name = str(name), str(table_name)
         if name.startswith(_INTERNAL) or table_name.startswith(OWN_PREFIX):

@@ -40,7 +40,6 @@ TIME_COLUMNS: dict[str, tuple[str, ...]] = {
     "snap_boards": ("date_added", "date_modified"),
     "grid_positions": (),
 }
-_COORDINATES = ("latitude", "longitude", "height", "coordinate_system")
 
 
 class PlanRefused(Exception):
@@ -448,25 +447,6 @@ _PLANNERS = {
 }
 
 
-def _coordinates_rows(plan: FilePlan) -> list[Row]:
-    """grid_positions rows for a file that predates the table: the coordinates its
-    antenna_positions rows hold, one row per grid code casman reads."""
-    positions = plan.tables.get("antenna_positions")
-    if positions is None:
-        return []
-    at = {name: positions.columns.index(name) for name in positions.columns}
-    found: dict[str, Row] = {}
-    for row in positions.rows:
-        code = row[at["grid_code"]]
-        values = [row[at[name]] for name in _COORDINATES]
-        if read_grid_code(code) is None or all(value is None for value in values):
-            continue
-        if code not in found:
-            found[code] = [code, *values, None]
-            plan.note("coordinates-to-grid-positions", "grid_positions")
-    return [found[code] for code in sorted(found)]
-
-
 def plan_file(conn: sqlite3.Connection, layout: Layout, context: Context) -> FilePlan:
     """The plan for one file (``layout`` read from ``conn``): every row, mapped by rule."""
     plan = FilePlan(layout)
@@ -482,11 +462,6 @@ def plan_file(conn: sqlite3.Connection, layout: Layout, context: Context) -> Fil
         plan.tables[table] = TablePlan(
             table, target, rows, len(source), rebuild=not exact or rows != before
         )
-    if "grid_positions" in layout.missing and "antenna_positions" in layout.present:
-        rows = _coordinates_rows(plan)
-        if rows:
-            target = column_names(layout.db_name, "grid_positions")
-            plan.tables["grid_positions"] = TablePlan("grid_positions", target, rows, 0, True)
     for name in layout.missing:
         plan.note("missing-table", name)
     for name in layout.bookkeeping:

@@ -51,8 +51,6 @@ RULES: dict[str, str] = {
     "grid-code-spelling": "grid codes trimmed and upper-cased; the centre row written with N or "
     "S (CN000E01) written with C (CC000E01)",
     "grid-fields-from-code": "array_id, row_offset and east_col are what the grid code says",
-    "coordinates-to-grid-positions": "coordinates held by antenna_positions are copied into "
-    "the new grid_positions table for their grid code",
 }
 """Rule id → what it does (one line each, in the order the dry run prints them)."""
 
