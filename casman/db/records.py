@@ -215,6 +215,38 @@ def known_ids(conn: sqlite3.Connection, ids: Sequence[str]) -> set[str]:
     return found
 
 
+def records_by_id(conn: sqlite3.Connection, ids: Sequence[str]) -> list[ChangeRecord]:
+    found: list[ChangeRecord] = []
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        rows = conn.execute(
+            f"SELECT id, body FROM main.casman_changes WHERE id IN ({marks})", chunk
+        )
+        found.extend(parse_record(body, record_id) for record_id, body in rows)
+    return found
+
+
+def advance_heads(conn: sqlite3.Connection, records: Sequence[ChangeRecord]) -> dict[str, set[str]]:
+    """Heads after ``records`` (in fold order, all after every stored record): each drops
+    the heads it supersedes and becomes one. Returns the heads of the keys touched."""
+    touched: dict[str, set[str]] = {}
+    for record in records:
+        for ref in sorted(record.refs):
+            current = touched.get(ref)
+            if current is None:
+                current = set(_heads_of(conn, [ref]))
+            current = (current - set(record.supersedes)) | {record.id}
+            touched[ref] = current
+    for ref, ids in touched.items():
+        conn.execute("DELETE FROM main.casman_heads WHERE ref = ?", (ref,))
+        conn.executemany(
+            "INSERT INTO main.casman_heads (ref, record) VALUES (?, ?)",
+            [(ref, record_id) for record_id in ids],
+        )
+    return touched
+
+
 def record_ids(conn: sqlite3.Connection) -> set[str]:
     if not has_record_tables(conn):
         return set()

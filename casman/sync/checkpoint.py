@@ -93,8 +93,20 @@ def take_checkpoint(session: Session, keep: int) -> CheckpointResult:
                     deleted.append(key)
                 except ObjectNotFoundError:
                     pass
+        _count_backup(session)
         return CheckpointResult(checkpoint, tuple(deleted))
     raise SyncError("the store's head kept changing; the checkpoint is stored but not named")
+
+
+def _count_backup(session: Session) -> None:
+    """The quota's "backups this month", where a quota is kept (never in a dry run)."""
+    from casman.storage import quota
+
+    if session.storage.dry_run:
+        return
+    limits, _ = quota.limits_for(session.storage.handle)
+    if limits:
+        quota.record_event(session.storage.handle, "backup")
 
 
 def find_checkpoint(head: Head, key: str) -> Checkpoint:

@@ -338,6 +338,8 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             and (own_tip is None or own_tip.key != state.own_key)
         )
         damaged = (set(head.damaged) - held) | set(outcome.damaged)
+        if held:  # their records go out again in a new chain that does not name them
+            damaged -= held | {k for k in damaged if me is not None and k.startswith(f"log/{me}/")}
         if not publish or (
             not pending and not stale_tip and not founded and damaged == set(head.damaged)
         ):
@@ -353,7 +355,9 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             me = _claim_site_id(conn)
         if pending:
             seq = max(state.own_seq, own_tip.seq if own_tip else 0) + 1
-            previous = state.own_key or (own_tip.key if own_tip else None)
+            # a republished segment holds everything: it starts a new chain, so no
+            # reader walks into the damaged segment again (and notes it again, forever)
+            previous = state.own_key or (own_tip.key if own_tip and not held else None)
             key = segments.upload(session.storage, me, seq, previous, pending)
             site_state.mark_published(location, (r.id for r in pending))
             state.own_key, state.own_seq, state.published_seq = key, seq, newest_seq

@@ -101,7 +101,7 @@ class Tables:
                 self._unique.get((table, columns), {}).pop(wanted, None)
         return row
 
-    def _remember(self, table: str, key: str, row: Row) -> None:
+    def remember(self, table: str, key: str, row: Row) -> None:
         self.rows[table][key] = row
         if table in ID_TABLES:
             row_id = int(row["id"] or 0)
@@ -130,7 +130,7 @@ class Tables:
             else:
                 row_id = self._next_id(table)
             row = {"id": row_id, **values}
-        self._remember(table, key, row)
+        self.remember(table, key, row)
         return None
 
     def apply(self, op: RowOp) -> str | None:
@@ -154,7 +154,7 @@ class Tables:
             kept = self._forget(table, op.key)
             reason = self._place(table, op, op.key, kept.get("id") if kept else None)
             if reason is not None and kept is not None:
-                self._remember(table, op.key, kept)
+                self.remember(table, op.key, kept)
             return reason
         # update: the row named by its old key, possibly under a new key
         if current is None:
@@ -166,7 +166,7 @@ class Tables:
         assert kept is not None
         reason = self._place(table, op, new_key, kept.get("id"))
         if reason is not None:
-            self._remember(table, op.key, kept)
+            self.remember(table, op.key, kept)
         return reason
 
 

@@ -14,9 +14,17 @@ from collections.abc import Iterable
 
 from casman.db import records as record_store
 from casman.db.records import SCHEMAS
-from casman.domain.records import AUTOINCREMENT_TABLES, COLUMNS, ID_TABLES, TABLES, ChangeRecord
+from casman.domain.records import (
+    AUTOINCREMENT_TABLES,
+    COLUMNS,
+    ID_TABLES,
+    KEY_SQL,
+    TABLES,
+    ChangeRecord,
+    natural_key,
+)
 from casman.sync.fold import FoldResult
-from casman.sync.fold.apply import Row
+from casman.sync.fold.apply import Row, Tables
 
 
 def _columns(table: str) -> tuple[str, ...]:
@@ -79,3 +87,61 @@ def install_fold(
     finally:
         record_store.set_capture(conn, True)
     return changed
+
+
+def load_tables(conn: sqlite3.Connection) -> Tables:
+    """The live tables as the fold's :class:`Tables` (valid because the live tables are the
+    fold of the site's records): reads rows, never records."""
+    tables = Tables()
+    for table in TABLES:
+        rows = live_rows(conn, table)
+        if table == "assembly":
+            tables.log = rows
+            continue
+        for row in rows:
+            tables.remember(table, natural_key(table, row), row)
+    for name, seq in conn.execute("SELECT name, seq FROM main.sqlite_sequence"):
+        if name in AUTOINCREMENT_TABLES:
+            tables.sequence[name] = max(tables.sequence.get(name, 0), int(seq))
+    return tables
+
+
+def write_touched(
+    conn: sqlite3.Connection, tables: Tables, touched: dict[str, set[str]], log_from: int
+) -> list[str]:
+    """Write the rows of ``touched`` keys and the log events from id ``log_from`` on."""
+    changed: list[str] = []
+    for table, keys in touched.items():
+        if not keys or table == "assembly":
+            continue
+        target = f"{SCHEMAS[table]}.{table}"
+        where = KEY_SQL[table].format(r=table)
+        columns = _columns(table)
+        marks = ", ".join("?" for _ in columns)
+        for key in keys:
+            conn.execute(f"DELETE FROM {target} WHERE {where} = ?", (key,))
+        rows = [tables.rows[table][key] for key in keys if key in tables.rows[table]]
+        conn.executemany(
+            f"INSERT INTO {target} ({', '.join(columns)}) VALUES ({marks})",
+            [tuple(row[c] for c in columns) for row in rows],
+        )
+        changed.append(table)
+    if len(tables.log) >= log_from:
+        _rewrite_from(conn, tables.log[log_from - 1 :], log_from)
+        changed.append("assembly")
+    for table in AUTOINCREMENT_TABLES:
+        seq = tables.sequence.get(table, 0)
+        conn.execute("DELETE FROM main.sqlite_sequence WHERE name = ?", (table,))
+        if seq:
+            conn.execute("INSERT INTO main.sqlite_sequence (name, seq) VALUES (?, ?)", (table, seq))
+    return changed
+
+
+def _rewrite_from(conn: sqlite3.Connection, events: list[Row], first_id: int) -> None:
+    columns = _columns("assembly")
+    marks = ", ".join("?" for _ in columns)
+    conn.execute("DELETE FROM asm.assembly WHERE id >= ?", (first_id,))
+    conn.executemany(
+        f"INSERT INTO asm.assembly ({', '.join(columns)}) VALUES ({marks})",
+        [tuple(row[c] for c in columns) for row in events],
+    )
