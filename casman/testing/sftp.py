@@ -9,6 +9,13 @@ The server serves one temporary directory (chrooted) to one user with a password
 renaming onto an existing name fails (asyncssh's default checks, then renames), and
 ``posix-rename@openssh.com`` replaces atomically. asyncssh is imported inside the fixture,
 so importing this module costs nothing for tests that never use it.
+
+Stopping it leaves nothing behind: the listener is closed, every client connection the
+server accepted is closed and awaited (their SFTP session tasks end with them), whatever
+task is still pending is cancelled and awaited, and the event loop is closed in its own
+thread. A loop merely stopped keeps the sessions of clients that never disconnected (a
+cached fsspec filesystem) as pending tasks, which asyncio reports one by one ("Task was
+destroyed but it is pending!") when the process exits.
 """
 
 from __future__ import annotations
@@ -46,10 +53,21 @@ class SFTPServerInfo:
         return {"password": self.password, "look_for_keys": False, "allow_agent": False}
 
 
-def _server_classes(password: str) -> tuple[Any, Any]:
+def _server_classes(password: str, connections: set[Any]) -> tuple[Any, Any]:
+    """The server classes; every accepted connection is kept in ``connections`` until lost."""
     import asyncssh
 
     class Server(asyncssh.SSHServer):
+        def __init__(self) -> None:
+            self._connection: Any = None
+
+        def connection_made(self, conn: Any) -> None:
+            self._connection = conn
+            connections.add(conn)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            connections.discard(self._connection)
+
         def begin_auth(self, username: str) -> bool:
             return True
 
@@ -79,6 +97,12 @@ class _Running:
     loop: asyncio.AbstractEventLoop
     thread: threading.Thread
     listener: Any
+    connections: set[Any]
+
+
+STOP_TIMEOUT_SECONDS = 60.0
+"""How long stopping may wait for the server's connections and tasks to end: generous,
+since it only matters when something is stuck, and a busy machine is slow."""
 
 
 def start_sftp_server(root: Path) -> tuple[SFTPServerInfo, _Running]:
@@ -86,7 +110,8 @@ def start_sftp_server(root: Path) -> tuple[SFTPServerInfo, _Running]:
     import asyncssh
 
     password = secrets.token_urlsafe(16)
-    server_class, sftp_class = _server_classes(password)
+    connections: set[Any] = set()
+    server_class, sftp_class = _server_classes(password, connections)
     key = asyncssh.generate_private_key("ssh-ed25519")
     loop = asyncio.new_event_loop()
     started: dict[str, Any] = {}
@@ -106,26 +131,48 @@ def start_sftp_server(root: Path) -> tuple[SFTPServerInfo, _Running]:
             )
             ready.set()
 
-        loop.run_until_complete(listen())
-        loop.run_forever()
+        try:
+            loop.run_until_complete(listen())
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
     thread = threading.Thread(target=run, name="sftp-test-server", daemon=True)
     thread.start()
-    if not ready.wait(timeout=30):
-        raise RuntimeError("the SFTP test server did not start within 30 s")
+    if not ready.wait(timeout=STOP_TIMEOUT_SECONDS):
+        raise RuntimeError("the SFTP test server did not start (see the thread's traceback)")
     listener = started["listener"]
     port = listener.sockets[0].getsockname()[1]
     info = SFTPServerInfo("127.0.0.1", port, USERNAME, password, root)
-    return info, _Running(loop, thread, listener)
+    return info, _Running(loop, thread, listener, connections)
+
+
+async def _shut_down(running: _Running) -> None:
+    """Runs on the server's loop: listener, connections, then any task left, all awaited."""
+    running.listener.close()
+    await running.listener.wait_closed()
+    open_connections = list(running.connections)
+    for conn in open_connections:
+        conn.close()
+    for conn in open_connections:
+        await conn.wait_closed()
+    left = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in left:
+        task.cancel()
+    await asyncio.gather(*left, return_exceptions=True)
 
 
 def stop_sftp_server(running: _Running) -> None:
-    def close() -> None:
-        running.listener.close()
-        running.loop.stop()
-
-    running.loop.call_soon_threadsafe(close)
-    running.thread.join(timeout=10)
+    """Stop the server and close its loop; raises if it does not stop (nothing may leak)."""
+    done = asyncio.run_coroutine_threadsafe(_shut_down(running), running.loop)
+    try:
+        done.result(timeout=STOP_TIMEOUT_SECONDS)
+    finally:
+        running.loop.call_soon_threadsafe(running.loop.stop)
+        running.thread.join(timeout=STOP_TIMEOUT_SECONDS)
+    if running.thread.is_alive():
+        raise RuntimeError("the SFTP test server's thread did not end")
 
 
 @pytest.fixture(scope="session")
