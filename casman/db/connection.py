@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from casman.db import records
+from casman.db import capture
 from casman.db.changes import Change, announce
 from casman.db.schema import ASSEMBLY_DB, PARTS_DB, SCHEMA_VERSION, TABLES
 from casman.errors import CasmanError
@@ -213,7 +213,7 @@ def open_databases(directory: Path, *, create: bool = True) -> sqlite3.Connectio
         _configure(conn, ASSEMBLY_SCHEMA, assembly_path)
         ensure_schema(conn, "main", PARTS_DB, parts_path)
         ensure_schema(conn, ASSEMBLY_SCHEMA, ASSEMBLY_DB, assembly_path)
-        records.install_capture(conn)
+        capture.install_capture(conn)
     except sqlite3.DatabaseError as error:
         conn.close()
         blocked = inaccessible([parts_path, assembly_path], error)
@@ -239,11 +239,14 @@ def write_transaction(
     The rows written become one change record in the same transaction
     (:mod:`casman.db.records`), so nothing is ever committed without its record.
     """
+    from casman.db import records  # writes only: reading commands never pay for it
+
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as error:
         _raise_if_inaccessible(conn, error)
         raise
+
     try:
         records.begin(conn)
         yield conn

@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from casman.db import records as record_store
+from casman.db.capture import SCHEMAS
 from casman.db.changes import Change
 from casman.db.connection import open_databases, write_transaction
 from casman.db.readonly import open_read_only
-from casman.db.records import SCHEMAS
 from casman.db.schema import PARTS_DB
-from casman.domain.records import COLUMNS, TABLES
+from casman.domain.record_tables import COLUMNS, TABLES
 from casman.errors import CasmanError
 from casman.sync.errors import SyncError
 from casman.sync.fold import Conflict, fold

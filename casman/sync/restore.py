@@ -20,12 +20,13 @@ from datetime import datetime
 from pathlib import Path
 
 from casman.db import records as record_store
+from casman.db.capture import SCHEMAS
 from casman.db.changes import Change
 from casman.db.connection import open_databases, write_transaction
-from casman.db.records import SCHEMAS
 from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
 from casman.domain import hlc
-from casman.domain.records import COLUMNS, ID_TABLES, ChangeRecord
+from casman.domain.record_tables import COLUMNS, ID_TABLES
+from casman.domain.records import ChangeRecord
 from casman.domain.timestamps import now_iso
 from casman.sync.errors import SyncError
 from casman.sync.fold import fold

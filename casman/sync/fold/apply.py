@@ -17,17 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from casman.domain.records import (
-    AUTOINCREMENT_TABLES,
-    COLUMNS,
-    ID_TABLES,
-    TABLES,
-    ChangeRecord,
-    RowOp,
-    Value,
-    natural_key,
-    sort_records,
-)
+from casman.domain.record_tables import AUTOINCREMENT_TABLES, COLUMNS, ID_TABLES, TABLES
+from casman.domain.records import ChangeRecord, RowOp, Value, natural_key, sort_records
 from casman.sync.fold.conflicts import Conflict, find_conflicts
 
 Row = dict[str, Value]

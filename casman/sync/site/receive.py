@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from casman.db import capture
 from casman.db import records as record_store
 from casman.domain.records import ChangeRecord, natural_key, sort_records
 from casman.sync.fold import Conflict, fold
@@ -85,12 +86,12 @@ def _append(conn: sqlite3.Connection, new: list[ChangeRecord]) -> tuple[list[str
             if op.row is not None and op.table != "assembly":
                 keys.add(natural_key(op.table, op.row))
     record_store.insert_records(conn, new)
-    record_store.set_capture(conn, False)
+    capture.set_capture(conn, False)
     try:
         changed = write_touched(conn, tables, touched, log_from)
         heads = record_store.advance_heads(conn, sort_records(new))
     finally:
-        record_store.set_capture(conn, True)
+        capture.set_capture(conn, True)
     known = {r.id: r for r in new}
     others = [i for ids in heads.values() for i in ids if i not in known]
     known.update({r.id: r for r in record_store.records_by_id(conn, others)})

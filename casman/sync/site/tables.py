@@ -12,17 +12,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 
+from casman.db import capture
 from casman.db import records as record_store
-from casman.db.records import SCHEMAS
-from casman.domain.records import (
-    AUTOINCREMENT_TABLES,
-    COLUMNS,
-    ID_TABLES,
-    KEY_SQL,
-    TABLES,
-    ChangeRecord,
-    natural_key,
-)
+from casman.db.capture import SCHEMAS
+from casman.domain.record_tables import AUTOINCREMENT_TABLES, COLUMNS, ID_TABLES, KEY_SQL, TABLES
+from casman.domain.records import ChangeRecord, natural_key
 from casman.sync.fold import FoldResult
 from casman.sync.fold.apply import Row, Tables
 
@@ -74,7 +68,7 @@ def install_fold(
     write transaction; returns the tables that changed."""
     record_store.ensure_tables(conn)
     record_store.insert_records(conn, new_records)
-    record_store.set_capture(conn, False)
+    capture.set_capture(conn, False)
     changed: list[str] = []
     try:
         wanted = folded_tables(result)
@@ -85,7 +79,7 @@ def install_fold(
         _set_sequences(conn, result)
         record_store.replace_heads(conn, result.heads)
     finally:
-        record_store.set_capture(conn, True)
+        capture.set_capture(conn, True)
     return changed
 
 

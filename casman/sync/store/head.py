@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from casman.domain.timestamps import parse_iso
 from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from casman.storage.operations import Storage
+from casman.sync.backup_keys import try_parse
 from casman.sync.errors import DamagedObjectError
 from casman.sync.store.jsonio import dump_json, load_json
 from casman.sync.store.keys import ARRAY_KEY, HEAD_KEY, SITE_ID, parse_segment_key
@@ -99,8 +101,20 @@ def _checkpoint(raw: object) -> Checkpoint:
     created = raw.get("created")
     if not isinstance(created, str):
         raise DamagedObjectError("a checkpoint entry of head.json has no creation time")
+    try:
+        parse_iso(created)
+    except ValueError:
+        raise DamagedObjectError(
+            f"a checkpoint entry of head.json has a malformed creation time {created!r}"
+        ) from None
+    keys = _str_map(raw.get("keys"), "checkpoint keys")
+    for db_name, key in keys.items():
+        # printed and requested by the verbs: only the spec's keys of a known database
+        parsed = try_parse(key)
+        if parsed is None or parsed.db_name != db_name:
+            raise DamagedObjectError(f"head.json names a malformed checkpoint key {key!r}")
     return Checkpoint(
-        keys=_str_map(raw.get("keys"), "checkpoint keys"),
+        keys=keys,
         sha256=_str_map(raw.get("sha256"), "checkpoint sha256"),
         sizes={str(k): _int(v, "checkpoint size") for k, v in sizes.items()},
         records=_int(raw.get("records"), "checkpoint records"),
