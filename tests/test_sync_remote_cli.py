@@ -1,12 +1,17 @@
 """``casman sync`` against ``s3`` and ``r2`` on the session moto server, over real HTTP.
 
 Each backend is configured only through its documented environment variables; every
-command's stdout and stderr is checked for the (distinctive, fake) secret key.
+command's stdout and stderr is checked for the (distinctive, fake) secret key. The store
+is looked at behind casman's back with boto3: ``array.json``, ``head.json``, segments
+``log/{site}/{seq}-{sha256}`` and checkpoints ``backups/{db}/{YYYYmmdd_HHMMSS}_{db}``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +79,9 @@ def assert_no_secret(result: Result) -> None:
         assert SECRET[:12] not in stream  # not even a recognisable part of it
 
 
+_SEGMENT = re.compile(r"^log/([a-z0-9_-]+)/(\d{10})-([0-9a-f]{64})$")
+
+
 @dataclass
 class Remote:
     """One backend (``s3`` or ``r2``) on a fresh moto bucket, driven through the CLI."""
@@ -91,37 +99,49 @@ class Remote:
 
     def ok(self, *args: str) -> Result:
         result = self(*args)
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == 0, result.output + result.stderr
         return result
 
     def fails(self, *args: str, code: int = 1) -> Result:
         result = self(*args)
-        assert result.exit_code == code, (result.exit_code, result.output)
-        assert "Traceback" not in result.output
+        assert result.exit_code == code, (result.exit_code, result.output, result.stderr)
+        assert "Traceback" not in result.output + result.stderr
         return result
 
-    def keys(self, db: str = "parts.db") -> list[str]:
-        listing = json.loads(self.ok("list", "--db", db, "--json").stdout)
-        return [entry["key"] for entry in listing]
+    def checkpoints(self) -> list[dict[str, object]]:
+        listing = json.loads(self.ok("list", "--json").stdout)
+        found: list[dict[str, object]] = listing["checkpoints"]
+        return found
 
-    def objects(self) -> dict[str, str]:
-        """Every backup object in the bucket with its ETag, read behind casman's back (the
-        heads, ``backups/{db}/HEAD.json``, are left out)."""
+    def objects(self) -> dict[str, int]:
+        """Every object in the bucket with its size, read behind casman's back."""
         client = s3_client(self.endpoint)
-        found: dict[str, str] = {}
+        found: dict[str, int] = {}
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
             for item in page.get("Contents", []):
-                if not item["Key"].endswith("/HEAD.json"):
-                    found[item["Key"]] = item["ETag"]
+                found[item["Key"]] = int(item["Size"])
         return found
+
+    def body(self, key: str) -> bytes:
+        data: bytes = (
+            s3_client(self.endpoint).get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        )
+        return data
+
+    def segments(self) -> list[str]:
+        return sorted(key for key in self.objects() if key.startswith("log/"))
 
 
 def configure(monkeypatch: pytest.MonkeyPatch, name: str, bucket: str, endpoint: str) -> Variables:
-    """Set (only) the documented variables of backend ``name``; unset everything else."""
+    """Set (only) the documented variables of backend ``name``; unset everything else.
+
+    CASMAN_SYNC_BACKEND names the backend as well as ``--backend``: it is what the one-line
+    pointer for old R2 habits asks a user to set (see the report on that warning)."""
     for variable in _SCRUBBED:
         monkeypatch.delenv(variable, raising=False)
     # botocore must never wait for an instance-metadata service while looking for creds
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("CASMAN_SYNC_BACKEND", name)
     variables = VARIABLES[name]
     monkeypatch.setenv(variables.bucket, bucket)
     monkeypatch.setenv(variables.endpoint, endpoint)
@@ -153,7 +173,20 @@ def remote(
 
 
 def _part_numbers(casman: Casman) -> list[str]:
-    return [p["part_number"] for p in json.loads(casman.ok("parts", "list", "--json").stdout)]
+    return sorted(p["part_number"] for p in json.loads(casman.ok("parts", "list", "--json").stdout))
+
+
+def _parts_in(path: Path) -> list[str]:
+    """Part numbers of a database file, read with nothing but sqlite3."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [str(r[0]) for r in connection.execute("SELECT part_number FROM parts ORDER BY 1")]
+    finally:
+        connection.close()
+
+
+def _chains(casman: Casman) -> list[list[str]]:
+    return sorted(c["parts"] for c in json.loads(casman.ok("assembly", "chains", "--json").stdout))
 
 
 def _one_line_error(result: Result, *, quiet: bool = True) -> str:
@@ -165,61 +198,99 @@ def _one_line_error(result: Result, *, quiet: bool = True) -> str:
     return result.stderr
 
 
-# --- backup / list / restore -----------------------------------------------------------
+def _at(monkeypatch: pytest.MonkeyPatch, site: Path) -> None:
+    monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site))
 
 
-def test_backup_list_damage_restore(remote: Remote) -> None:
+# --- backup (checkpoints) / list / restore ---------------------------------------------
+
+
+def test_backup_list_repair_and_go_back(remote: Remote, tmp_path: Path) -> None:
     casman = remote.casman
     add_all_types(casman, 2, "1")
     casman.ok("assembly", "connect", "ANT00001P1", "LNA00001P1")
     out = remote.ok("backup").stdout
-    assert "parts.db: backed up to backups/parts.db/" in out
-    assert "assembled_casm.db: backed up to backups/assembled_casm.db/" in out
-    assert set(remote.objects()) == set(remote.keys("parts.db") + remote.keys("assembled_casm.db"))
+    assert "published 6 change(s)" in out
+    assert "parts.db: checkpoint backups/parts.db/" in out
+    assert "assembled_casm.db: checkpoint backups/assembled_casm.db/" in out
 
-    listing = json.loads(remote.ok("list", "--json").stdout)
-    assert {entry["database"] for entry in listing} == {"parts.db", "assembled_casm.db"}
-    for entry in listing:
-        assert {"key", "database", "timestamp", "size", "records", "operation", "sha256"} <= set(
-            entry
+    # the store, read behind casman's back: identity, head, one segment, one checkpoint
+    (checkpoint,) = remote.checkpoints()
+    keys = checkpoint["keys"]
+    assert isinstance(keys, dict) and set(keys) == {"parts.db", "assembled_casm.db"}
+    (segment,) = remote.segments()
+    assert _SEGMENT.match(segment)
+    assert hashlib.sha256(remote.body(segment)).hexdigest() == segment.rsplit("-", 1)[1]
+    stored = remote.objects()
+    assert set(stored) == {"array.json", "head.json", segment, *keys.values()}
+    head = json.loads(remote.body("head.json"))
+    assert head["checkpoints"][0]["keys"] == keys
+    for db_name, key in keys.items():
+        assert re.fullmatch(
+            rf"backups/{re.escape(db_name)}/\d{{8}}_\d{{6}}_{re.escape(db_name)}", key
         )
-        assert entry["key"].startswith(f"backups/{entry['database']}/")
-        assert entry["timestamp"].endswith("Z") or "+00:00" in entry["timestamp"]
-        assert isinstance(entry["size"], int) and entry["size"] > 0
-        assert len(entry["sha256"]) == 64
-        assert entry["operation"] == "Manual backup"
-    parts_entry = next(e for e in listing if e["database"] == "parts.db")
-    assert parts_entry["records"] == 10
-    assert parts_entry["size"] == len(
-        s3_client(remote.endpoint)
-        .get_object(Bucket=remote.bucket, Key=parts_entry["key"])["Body"]
-        .read()
-    )
-    text = remote.ok("list").stdout
-    assert f"Available Backups ({len(listing)})" in text and parts_entry["key"] in text
-
+        body = remote.body(key)
+        assert body[:16] == b"SQLite format 3\x00"  # a plain database
+        assert checkpoint["sizes"][db_name] == len(body) == stored[key]  # type: ignore[index]
+        assert checkpoint["sha256"][db_name] == hashlib.sha256(body).hexdigest()  # type: ignore[index]
+    assert str(checkpoint["created"]).endswith("Z") and checkpoint["records"] == 6
+    (tmp_path / "checkpoint.db").write_bytes(remote.body(keys["parts.db"]))
     before = _part_numbers(casman)
-    (casman.directory / "parts.db").write_bytes(b"\x00" * 4096)  # damage
+    assert _parts_in(tmp_path / "checkpoint.db") == before
+    text = remote.ok("list").stdout
+    assert "Checkpoints (1), newest first:" in text and keys["parts.db"] in text
+
+    # repair: the damaged file is set aside (kept) and rebuilt from the store
+    damaged = b"\x00" * 4096
+    (casman.directory / "parts.db").write_bytes(damaged)
     casman.fails("parts", "list")
-    out = remote.ok("restore", parts_entry["key"], "--no-backup").stdout
-    assert f"restored parts.db from {parts_entry['key']} (10 records)" in out
+    out = remote.ok("restore").stdout
+    assert "parts.db was damaged: set aside" in out
     assert _part_numbers(casman) == before
-    assert len(remote.keys()) == 1  # --no-backup: no remote safety backup
-    safety = [p for p in (casman.directory / "safety").iterdir() if p.is_file()]
-    assert any(p.read_bytes() == b"\x00" * 4096 for p in safety)
+    assert _chains(casman) == [["ANT00001P1", "LNA00001P1"]]
+    safety = [p for p in (casman.directory / "safety").iterdir() if p.name.endswith(".damaged")]
+    assert [p.read_bytes() for p in safety] == [damaged]
 
-
-def test_restore_keeps_a_remote_safety_backup_without_no_backup(remote: Remote) -> None:
-    casman = remote.casman
+    # going back to the checkpoint, into a folder: the live databases stay as they are
     casman.ok("parts", "add", "ANT", "1", "1")
-    remote.ok("backup", "--parts")
-    (old,) = remote.keys()
+    out = remote.ok("restore", keys["parts.db"], "--output", str(tmp_path / "then")).stdout
+    assert "the live databases are unchanged" in out
+    assert _parts_in(tmp_path / "then" / "parts.db") == before
+    assert _part_numbers(casman) == sorted([*before, "ANT00003P1"])
+
+
+def test_going_back_is_one_change_every_site_receives(
+    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    casman = remote.casman
+    site_a, site_b = casman.directory, tmp_path / "site-b"
     casman.ok("parts", "add", "ANT", "2", "1")
-    out = remote.ok("restore", old).stdout
-    assert "remote safety backup: backups/parts.db/" in out
-    assert _part_numbers(casman) == ["ANT00001P1"]
-    newest = json.loads(remote.ok("list", "--db", "parts.db", "--json").stdout)[0]
-    assert newest["records"] == 3 and "safety backup before restore" in newest["operation"]
+    casman.ok("parts", "add", "LNA", "2", "1")
+    casman.ok("assembly", "connect", "ANT00001P1", "LNA00001P1")
+    remote.ok("backup")
+    (checkpoint,) = remote.checkpoints()
+    key = checkpoint["keys"]["parts.db"]  # type: ignore[index]
+    casman.ok("assembly", "disconnect", "ANT00001P1", "LNA00001P1")
+    casman.ok("assembly", "connect", "ANT00002P1", "LNA00001P1")
+    remote.ok("sync")
+    _at(monkeypatch, site_b)
+    remote.ok("sync")
+    assert _chains(casman) == [["ANT00002P1", "LNA00001P1"]]
+
+    # through a pipe, going back for the whole array needs --yes; nothing changes without
+    _at(monkeypatch, site_a)
+    refused = remote.fails("restore", key, code=2)
+    assert "confirm with --yes" in _one_line_error(refused)
+    assert _chains(casman) == [["ANT00002P1", "LNA00001P1"]]
+    out = remote.ok("restore", key, "--yes").stdout
+    assert "reverted" in out and "as one change" in out
+    assert _chains(casman) == [["ANT00001P1", "LNA00001P1"]]
+    assert "published 1 change(s)" in remote.ok("sync").stdout
+
+    _at(monkeypatch, site_b)
+    assert "received 1 change(s)" in remote.ok("sync").stdout
+    assert _chains(casman) == [["ANT00001P1", "LNA00001P1"]]
+    assert _part_numbers(casman) == ["ANT00001P1", "ANT00002P1", "LNA00001P1", "LNA00002P1"]
 
 
 # --- sync between two sites ------------------------------------------------------------
@@ -231,42 +302,39 @@ def test_sync_between_two_database_directories(
     casman = remote.casman
     site_a, site_b = casman.directory, tmp_path / "site-b"
 
-    def at(site: Path) -> None:
-        monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site))
-
     casman.ok("parts", "add", "ANT", "1", "1")
-    remote.ok("backup")
-    at(site_b)
-    out = remote.ok("sync").stdout
-    assert "✓ parts.db (no local database): fast-forwarded to backups/parts.db/" in out
+    assert "created the store's array and published 1 change(s)" in remote.ok("sync").stdout
+    _at(monkeypatch, site_b)
+    assert "received 1 change(s)" in remote.ok("sync").stdout
     assert _part_numbers(casman) == ["ANT00001P1"]
-    assert "nothing to do" in remote.ok("sync").stdout
+    assert "in sync; nothing to do" in remote.ok("sync").stdout
 
-    # A moves on; B (unchanged) fast-forwards
-    at(site_a)
+    # A moves on; B (unchanged) receives
+    _at(monkeypatch, site_a)
     casman.ok("parts", "add", "ANT", "1", "1")
-    remote.ok("backup")
-    at(site_b)
+    remote.ok("sync")
+    _at(monkeypatch, site_b)
     synced = json.loads(remote.ok("sync", "--json").stdout)
-    by_db = {item["database"]: item for item in synced}
-    assert by_db["parts.db"]["relation"] == "behind" and by_db["parts.db"]["downloaded"]
+    assert (synced["received"], synced["published"], synced["set_aside"]) == (1, 0, [])
     assert _part_numbers(casman) == ["ANT00001P1", "ANT00002P1"]
 
-    # both change: merged, nothing lost on either side
+    # both change: united, nothing lost on either side
     casman.ok("parts", "add", "LNA", "1", "1")
-    at(site_a)
+    _at(monkeypatch, site_a)
     casman.ok("parts", "add", "ANT", "1", "1")
-    remote.ok("backup")
-    at(site_b)
+    remote.ok("sync")
+    _at(monkeypatch, site_b)
     status = json.loads(remote.ok("status", "--json").stdout)
-    assert {d["db_name"]: d["relation"] for d in status["databases"]}["parts.db"] == "diverged"
-    out = remote.ok("sync", "--parts").stdout
-    assert "✓ parts.db (diverged): merged" in out and "local safety copy:" in out
+    assert status["automatic"]["pending_changes"] == 1
+    out = remote.ok("sync").stdout
+    assert "received 1 change(s); published 1 change(s)" in out
     expected = ["ANT00001P1", "ANT00002P1", "ANT00003P1", "LNA00001P1"]
     assert _part_numbers(casman) == expected
-    at(site_a)
-    remote.ok("sync", "--parts")
+    assert json.loads(remote.ok("status", "--json").stdout)["automatic"]["pending_changes"] == 0
+    _at(monkeypatch, site_a)
+    remote.ok("sync")
     assert _part_numbers(casman) == expected
+    assert len(json.loads(remote.ok("status", "--json").stdout)["sites_in_store"]) == 2
 
 
 # --- status and maintain ---------------------------------------------------------------
@@ -276,13 +344,15 @@ def test_status_and_maintain(remote: Remote) -> None:
     casman = remote.casman
     casman.ok("parts", "add", "ANT", "1", "1")
     text = remote.ok("status").stdout
-    assert f"✓ {remote.name} backend reachable" in text and "no remote backup" in text
+    assert "✓ reachable; holds array nothing yet" in text
+    remote.ok("backup")
     remote.ok("backup")
     status = json.loads(remote.ok("status", "--json").stdout)
     assert status["backend"] == remote.name
     assert status["reachable"] is True and status["error"] is None
-    assert [d["relation"] for d in status["databases"]] == ["in sync", "in sync"]
-    assert all(d["newest_backup"] and d["last_synced"] for d in status["databases"])
+    assert status["local_array"] == status["store_array"] is not None
+    assert status["sites_in_store"] == [status["site"]] and len(status["checkpoints"]) == 2
+    assert status["automatic"]["pending_changes"] == 0
     settings = status["settings"]
     secret_option = "secret_access_key"
     assert settings[secret_option] != SECRET and settings[secret_option].startswith("SE…")
@@ -294,13 +364,9 @@ def test_status_and_maintain(remote: Remote) -> None:
     if remote.name == "r2":
         quota = status["quota"]
         assert quota["backend"] == "r2" and quota["label"] == "R2 Free Tier"
-        assert quota["class_a"] > 0 and quota["class_b"] >= 0
+        assert quota["class_a"] > 0 and quota["class_b"] > 0
         assert quota["backups"] == 2
-        stored = sum(
-            item["Size"]
-            for item in s3_client(remote.endpoint).list_objects_v2(Bucket=remote.bucket)["Contents"]
-        )
-        assert quota["storage_bytes"] == stored
+        assert quota["storage_bytes"] == sum(remote.objects().values())
         assert "R2 Free Tier Quota Usage:" in text
         lines = text.splitlines()
         start = lines.index("R2 Free Tier Quota Usage:")
@@ -314,10 +380,12 @@ def test_status_and_maintain(remote: Remote) -> None:
         assert status["quota"] is None
         assert "Quota Usage" not in text
 
-    report = json.loads(remote.ok("maintain", "--json").stdout)
-    assert sorted(report["verified"]) == sorted(remote.objects())
-    assert report["problems"] == {} and report["deleted"] == []
-    assert "✓ 2 backup(s) verified" in remote.ok("maintain").stdout
+    named = {k for k in remote.objects() if k not in ("array.json", "head.json")}
+    for deep in ((), ("--deep",)):
+        report = json.loads(remote.ok("maintain", *deep, "--json").stdout)
+        assert set(report["verified"]) == named
+        assert report["problems"] == {}
+    assert f"✓ {len(named)} object(s) verified" in remote.ok("maintain").stdout
 
 
 @pytest.mark.parametrize("remote", ["s3"], indirect=True)
@@ -325,81 +393,102 @@ def test_no_quota_tracker_for_a_backend_without_limits(remote: Remote) -> None:
     """Regression: backup/restore events used to create .s3_quota_tracker.json regardless."""
     remote.casman.ok("parts", "add", "ANT", "1", "1")
     remote.ok("backup")
-    (key,) = remote.keys()
-    remote.ok("restore", key, "--no-backup")
+    remote.ok("restore")
+    remote.ok("sync")
     assert not list(remote.casman.directory.glob(".*quota_tracker.json*"))
 
 
-def test_maintain_reports_a_backup_whose_metadata_lies(remote: Remote) -> None:
+# --- damaged and swapped objects -------------------------------------------------------
+
+
+def _replace(remote: Remote, key: str, body: bytes) -> None:
+    """Other bytes under ``key``, with the original metadata, behind casman's back."""
+    client = s3_client(remote.endpoint)
+    metadata = client.head_object(Bucket=remote.bucket, Key=key)["Metadata"]
+    client.put_object(Bucket=remote.bucket, Key=key, Body=body, Metadata=metadata)
+    assert client.head_object(Bucket=remote.bucket, Key=key)["Metadata"] == metadata
+
+
+def _flipped(body: bytes) -> bytes:
+    """The same size, one byte different."""
+    changed = bytearray(body)
+    changed[len(changed) // 2] ^= 0xFF
+    return bytes(changed)
+
+
+def test_maintain_reports_a_damaged_checkpoint(remote: Remote) -> None:
     remote.casman.ok("parts", "add", "ANT", "1", "1")
-    remote.ok("backup", "--parts")
-    (key,) = remote.keys()
-    client = s3_client(remote.endpoint)
-    head = client.head_object(Bucket=remote.bucket, Key=key)
-    body = client.get_object(Bucket=remote.bucket, Key=key)["Body"].read()
-    client.put_object(Bucket=remote.bucket, Key=key, Body=body + b"x", Metadata=head["Metadata"])
+    remote.ok("backup")
+    (checkpoint,) = remote.checkpoints()
+    key = checkpoint["keys"]["parts.db"]  # type: ignore[index]
+    body = remote.body(key)
+
+    _replace(remote, key, body + b"x")  # longer than the head says
     result = remote.fails("maintain")
-    assert f"✗ {key}: metadata size" in result.stdout
-    assert "failed verification" in _one_line_error(result, quiet=False)
+    assert f"✗ {key}: size {len(body) + 1}, the head says {len(body)} (damaged)" in result.stdout
+    assert "1 object(s) failed verification" in _one_line_error(result, quiet=False)
+
+    _replace(remote, key, _flipped(body))  # same size: only the SHA-256 tells
+    assert json.loads(remote.ok("maintain", "--json").stdout)["problems"] == {}
+    result = remote.fails("maintain", "--deep")
+    assert f"✗ {key}: does not match its SHA-256 (damaged)" in result.stdout
+    assert remote.body(key) == _flipped(body)  # reported, left in place
 
 
-# --- corrupted objects -----------------------------------------------------------------
-
-
-def _corrupt(remote: Remote, key: str) -> None:
-    """Different bytes, same size, the original metadata (sha256 included)."""
-    client = s3_client(remote.endpoint)
-    head = client.head_object(Bucket=remote.bucket, Key=key)
-    body = bytearray(client.get_object(Bucket=remote.bucket, Key=key)["Body"].read())
-    body[-100] ^= 0xFF
-    client.put_object(Bucket=remote.bucket, Key=key, Body=bytes(body), Metadata=head["Metadata"])
-    after = client.head_object(Bucket=remote.bucket, Key=key)
-    assert after["Metadata"] == head["Metadata"]
-    assert after["ContentLength"] == head["ContentLength"]
-    assert after["ETag"] != head["ETag"]
-
-
-def _leftovers(directory: Path) -> list[Path]:
-    return [p for p in directory.glob(".*") if p.suffix in (".restore", ".snapshot")]
-
-
-def test_corrupted_object_is_refused_by_restore_and_sync(
+def test_a_damaged_or_swapped_segment_is_set_aside_and_published_again(
     remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     casman = remote.casman
+    site_a = casman.directory
     casman.ok("parts", "add", "ANT", "2", "1")
-    remote.ok("backup", "--parts")
-    (key,) = remote.keys()
-    _corrupt(remote, key)
+    remote.ok("sync")
+    (segment,) = remote.segments()
+    _replace(remote, segment, _flipped(remote.body(segment)))
 
-    # restore, at the site that made the backup (which has changed since)
-    casman.ok("parts", "add", "ANT", "1", "1")
-    local = casman.directory / "parts.db"
-    raw_before = local.read_bytes()
-    for args in (("--no-backup",), ()):
-        result = remote.fails("restore", key, *args)
-        message = _one_line_error(result)
-        assert "is corrupt: its SHA-256" in message and "not restored" in message
-        assert local.read_bytes() == raw_before
-    assert not _leftovers(casman.directory)
-    assert remote.keys() == [key]  # the refused restore sent no safety backup either
+    # a new site: the damaged segment is reported and none of it is installed
+    _at(monkeypatch, tmp_path / "site-b")
+    synced = remote.ok("sync")
+    assert f"✗ set aside: {segment} does not match its SHA-256" in synced.stdout
+    assert casman.ok("parts", "list").stdout.startswith("No parts.")
 
-    # sync at another site that has its own parts.db (a merge needs the corrupt version)
-    site_b = tmp_path / "site-b"
-    monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_b))
-    casman.ok("parts", "add", "LNA", "3", "1")
-    b_before = (site_b / "parts.db").read_bytes()
-    result = remote.fails("sync", "--parts")
-    assert "is corrupt: its SHA-256" in _one_line_error(result)
-    assert (site_b / "parts.db").read_bytes() == b_before
-    assert not _leftovers(site_b)
+    # the site that holds those records publishes them again; then the new site has them
+    _at(monkeypatch, site_a)
+    out = remote.ok("sync").stdout
+    assert "the store had damaged or lost changes; published them again" in out
+    _at(monkeypatch, tmp_path / "site-b")
+    synced = json.loads(remote.ok("sync", "--json").stdout)
+    assert synced["received"] == 1 and synced["set_aside"] == []
+    assert _part_numbers(casman) == ["ANT00001P1", "ANT00002P1"]
 
-    # and at a site with no database at all: nothing is created
-    site_c = tmp_path / "site-c"
-    monkeypatch.setenv("CASMAN_DATABASE_DIR", str(site_c))
-    result = remote.fails("sync", "--parts")
-    assert "is corrupt" in _one_line_error(result)
-    assert not (site_c / "parts.db").exists()
+    # a segment swapped for another valid segment's bytes is refused the same way
+    _at(monkeypatch, site_a)
+    casman.ok("parts", "add", "LNA", "1", "1")
+    remote.ok("sync")
+    newest = remote.segments()[-1]
+    other = next(k for k in remote.segments() if k != newest)
+    _replace(remote, newest, remote.body(other))
+    _at(monkeypatch, tmp_path / "site-c")
+    synced = json.loads(remote.ok("sync", "--json").stdout)
+    assert any(newest in line for line in synced["set_aside"])
+    assert "LNA00001P1" not in _part_numbers(casman)
+
+
+def test_repair_with_a_damaged_segment_keeps_the_damaged_file(
+    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repair that cannot get everything from the store still sets the damaged file
+    aside with a safety copy, and says what it could not use; nothing is made up."""
+    casman = remote.casman
+    casman.ok("parts", "add", "ANT", "2", "1")
+    remote.ok("sync")
+    (segment,) = remote.segments()
+    _replace(remote, segment, _flipped(remote.body(segment)))
+    damaged = b"\x00" * 4096
+    (casman.directory / "parts.db").write_bytes(damaged)
+    out = remote.ok("restore").stdout
+    assert "parts.db was damaged: set aside" in out and f"✗ set aside: {segment}" in out
+    safety = [p for p in (casman.directory / "safety").iterdir() if p.name.endswith(".damaged")]
+    assert [p.read_bytes() for p in safety] == [damaged]
 
 
 # --- configuration errors --------------------------------------------------------------
@@ -409,24 +498,26 @@ def test_wrong_bucket(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
     remote.casman.ok("parts", "add", "ANT", "1", "1")
     missing = "casman-no-such-bucket-0000"
     monkeypatch.setenv(remote.variables.bucket, missing)
-    for command in (("list",), ("backup",), ("sync",), ("maintain",)):
+    for command in (("list",), ("backup",), ("sync",), ("push",), ("maintain",), ("restore",)):
         message = _one_line_error(remote.fails(*command))
         assert missing in message and remote.variables.bucket in message, message
     status = json.loads(remote.ok("status", "--json").stdout)
     assert status["reachable"] is False and remote.variables.bucket in status["error"]
-    assert "backend not reachable" in remote.ok("status").stdout
+    assert f"✗ bucket {missing} does not exist" in remote.ok("status").stdout
+    assert remote.objects() == {}
 
 
 def test_unreachable_endpoint(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
     remote.casman.ok("parts", "add", "ANT", "1", "1")
     endpoint = f"http://127.0.0.1:{free_port()}"
     monkeypatch.setenv(remote.variables.endpoint, endpoint)
-    for command in (("list",), ("backup", "--parts")):
+    for command in (("list",), ("backup",), ("sync",)):
         message = _one_line_error(remote.fails(*command))
         assert "cannot reach" in message and endpoint in message
         assert remote.variables.endpoint in message, message
     status = json.loads(remote.ok("status", "--json").stdout)
     assert status["reachable"] is False and "cannot reach" in status["error"]
+    assert status["automatic"]["pending_changes"] == 1  # the change waits, safe
     if remote.name == "r2":
         # nothing reached a server, so nothing was counted against the free tier
         quota = status["quota"]
@@ -440,7 +531,7 @@ def test_half_missing_credentials(
     remote.casman.ok("parts", "add", "ANT", "1", "1")
     variable = getattr(remote.variables, unset)
     monkeypatch.delenv(variable)
-    for command in (("list",), ("backup",), ("status",)):
+    for command in (("list",), ("backup",), ("sync",), ("status",)):
         message = _one_line_error(remote.fails(*command))
         assert variable in message, message
     assert remote.objects() == {}
@@ -469,7 +560,9 @@ def test_empty_variable_counts_as_unset(remote: Remote, monkeypatch: pytest.Monk
 # --- secrets ---------------------------------------------------------------------------
 
 
-def test_secret_never_printed(remote: Remote, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_never_printed(
+    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     casman = remote.casman
     casman.ok("parts", "add", "ANT", "1", "1")
     outputs: list[Result] = []
@@ -483,17 +576,23 @@ def test_secret_never_printed(remote: Remote, monkeypatch: pytest.MonkeyPatch) -
     assert secret_option["secret"] is True and secret_option["default"] is None
 
     monkeypatch.setenv("CASMAN_TRACE_PLUGINS", "1")
-    backup = remote.ok("backup", "--parts")
-    assert f"casman trace: backend={remote.name} op=put key=backups/parts.db/" in backup.stderr
-    (key,) = remote.keys()
+    backup = remote.ok("backup")
+    trace = f"casman trace: backend={remote.name} op=put key=backups/parts.db/"
+    assert trace in backup.stderr
+    (checkpoint,) = remote.checkpoints()
+    key = str(checkpoint["keys"]["parts.db"])  # type: ignore[index]
+    casman.ok("parts", "add", "ANT", "1", "1")
     outputs += [
         backup,
         remote.ok("list"),
-        remote.ok("restore", key),
+        remote.ok("sync", "--dry-run"),
+        remote.ok("backup", "--dry-run"),
+        remote.ok("push"),
+        remote.ok("restore"),
+        remote.ok("restore", key, "--output", str(tmp_path / "then")),
         remote.ok("sync"),
         remote.ok("status"),
-        remote.ok("maintain"),
-        remote.ok("backup", "--dry-run"),
+        remote.ok("maintain", "--deep"),
     ]
     monkeypatch.setenv(remote.variables.bucket, "casman-no-such-bucket-0001")
     outputs += [remote.fails("list"), remote.ok("status")]
@@ -503,7 +602,9 @@ def test_secret_never_printed(remote: Remote, monkeypatch: pytest.MonkeyPatch) -
     outputs += [remote.fails("list"), casman.ok("plugins", "--json")]
     for result in outputs:
         assert_no_secret(result)
-    # the state files casman writes hold no secret either
-    for path in casman.directory.rglob("*"):
-        if path.is_file() and path.suffix in (".json", ".lock", ""):
-            assert SECRET.encode() not in path.read_bytes(), path
+    # no file casman writes holds the secret either (databases, sync state, quota, safety)
+    for path in [*casman.directory.rglob("*"), *(tmp_path / "then").rglob("*")]:
+        if path.is_file():
+            assert SECRET[:12].encode() not in path.read_bytes(), path
+    for key in remote.objects():
+        assert SECRET[:12].encode() not in remote.body(key), key
