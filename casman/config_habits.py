@@ -38,9 +38,9 @@ def _r2_variables(environ: Mapping[str, str], backend: str, enabled: bool) -> li
     if not set_ or not enabled or backend == "r2":
         return []
     return [
-        f"{', '.join(set_)} {'is' if len(set_) == 1 else 'are'} set but the sync backend is "
-        f"{backend}, so R2 is not used; set CASMAN_SYNC_BACKEND=r2 (or database.sync.backend: "
-        "r2) to back up to R2, or unset them"
+        f"{', '.join(set_)} {'is' if len(set_) == 1 else 'are'} set but the configured sync "
+        f"backend is {backend} (automatic backups and `casman sync` without --backend do not "
+        "use R2); set CASMAN_SYNC_BACKEND=r2 (or database.sync.backend: r2), or unset them"
     ]
 
 

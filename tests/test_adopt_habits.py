@@ -23,8 +23,8 @@ def warnings(home: Path, **environ: str) -> tuple[str, ...]:
 
 def test_r2_variables_while_another_backend_is_chosen_warn_once(home: Path) -> None:
     (line,) = warnings(home, R2_ACCOUNT_ID="acct", R2_SECRET_ACCESS_KEY="s3cr3t")
-    assert line.startswith("R2_ACCOUNT_ID, R2_SECRET_ACCESS_KEY are set but the sync backend")
-    assert "is local" in line and "CASMAN_SYNC_BACKEND=r2" in line
+    assert line.startswith("R2_ACCOUNT_ID, R2_SECRET_ACCESS_KEY are set but the configured")
+    assert "backend is local" in line and "CASMAN_SYNC_BACKEND=r2" in line
     assert "s3cr3t" not in line and "acct" not in line
     assert warnings(home, R2_ACCOUNT_ID="a", CASMAN_SYNC_BACKEND="r2") == ()
     assert warnings(home, R2_ACCOUNT_ID="a", CASMAN_SYNC_ENABLED="false") == ()
@@ -69,5 +69,5 @@ def test_the_cli_prints_the_pointer_once_on_stderr(
 ) -> None:
     monkeypatch.setenv("R2_BUCKET_NAME", "casman-databases")
     result = casman.ok("parts", "add", "ANTENNA", "1", "1")
-    assert result.stderr.count("R2_BUCKET_NAME is set but the sync backend is local") == 1
+    assert result.stderr.count("R2_BUCKET_NAME is set but the configured sync backend") == 1
     assert "R2_BUCKET_NAME" not in result.stdout
