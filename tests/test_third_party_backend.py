@@ -27,7 +27,10 @@ from typing import Any
 import pytest
 
 from casman.storage.plugins import reset_plugin_manager
+from casman.testing import CasmanRunner, casman_runner, check_sync_round_trip
 from tests.conftest import Casman, add_all_types
+
+__all__ = ["casman_runner"]  # the fixture, imported so pytest finds it
 
 DISTRIBUTION = "casman-memory-backend"
 TOKEN = "SECRETVALUE-memory-token-987zyx"
@@ -171,6 +174,19 @@ def test_two_namespaces_are_two_stores(
     assert synced["published"] == 1
     second = memory.store(os.environ["CASMAN_MEMORY_NAMESPACE"])
     assert [o.key for o in second.list_page("log/", None, 1000).objects] != []
+
+
+def test_the_plugin_authors_round_trip_passes_on_the_memory_backend(
+    casman_runner: CasmanRunner, memory: ModuleType
+) -> None:
+    """``casman.testing.check_sync_round_trip``, what a plugin's own tests call, on a
+    third-party backend: sync, checkpoint, list, restore --at --output, repair, a second
+    site, status, maintain --deep; the token in no output."""
+    trip = check_sync_round_trip(casman_runner, "memory", secret=TOKEN)
+    assert trip.parts == ["ANT00001P1", "ANT00002P1", "LNA00001P1", "LNA00002P1"]
+    store = memory.store(os.environ["CASMAN_MEMORY_NAMESPACE"])
+    body, _ = store.get(trip.checkpoint["keys"]["parts.db"])
+    assert body[:16] == b"SQLite format 3\x00"
 
 
 def _casman_exe() -> list[str]:
