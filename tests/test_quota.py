@@ -337,8 +337,9 @@ def test_reconcile_storage_replaces_the_prefix_only(tmp_path: Path) -> None:
     store = storage_for(handle)
     store.put("backups/a", b"x" * 10, {})
     store.put("other/b", b"x" * 5, {})
+    mark = quota.listing_mark(handle)
     listing = [ObjectInfo("backups/c", 30, "e"), ObjectInfo("backups/d", 4, "e")]
-    assert quota.reconcile_storage(handle, listing, "backups/") == 39
+    assert quota.reconcile_storage(handle, listing, "backups/", mark) == 39
     assert quota.usage(handle).storage_bytes == 39
 
 
@@ -542,7 +543,7 @@ def test_a_tracker_without_newest_is_read_and_upgraded(
     path.write_text(json.dumps(old), encoding="utf-8")
     storage_for(handle).put("b", b"12", {})
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert (data["version"], data["class_a"], data["objects"]) == (2, 6, {"a": 3, "b": 2})
+    assert (data["version"], data["class_a"], data["objects"]) == (3, 6, {"a": 3, "b": 2})
     assert datetime.fromisoformat(data["newest"]) == clock[0]
     assert not list(tmp_path.glob("*.corrupt-*"))
 

@@ -26,6 +26,7 @@ from casman.storage.quota.limits import (
 )
 from casman.storage.quota.tracker import (
     EventKind,
+    listing_mark,
     reconcile_storage,
     record_event,
     tracker_path,
@@ -51,6 +52,7 @@ __all__ = [
     "QuotaUsage",
     "billing_class",
     "limits_for",
+    "listing_mark",
     "now",
     "reconcile_storage",
     "record_event",

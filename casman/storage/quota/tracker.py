@@ -4,6 +4,16 @@ Several casman processes (a scanner station, a cron backup) may share one databa
 and so one tracker. Every change is a read-modify-write inside a file lock, written to a
 temp file and renamed, so a crash leaves the old or the new file and no count is lost.
 
+Every change is applied when its request has been answered, and answers from different
+processes reach the tracker in any order. A delete answered before another process's
+upload of the same key (a freed backup name taken again) can be recorded after that
+upload, and a listing taken before an upload can be applied after it: either would erase
+an object that is stored. So the file keeps a change ``sequence``, each recorded upload
+notes it for its key (``written``), and a delete or a listing removes a key only if no
+upload of it was recorded after the delete or listing began. When the order is unknown
+the object stays counted: the quota errs on the side of blocking early, and the next
+reconciling listing corrects it.
+
 The monthly counters follow the newest time ever recorded in the file, not the clock of
 the moment: a clock that goes back (a machine whose RTC lost a battery, NTP stepping the
 time) must not hand out a fresh month of requests. The month rolls over only when the
@@ -32,8 +42,9 @@ from casman.storage.quota.limits import QuotaUsage, cost_model, limits_for, perc
 log = logging.getLogger("casman.quota")
 
 LOCK_TIMEOUT_SECONDS = 30.0
-TRACKER_VERSION = 2
-"""2 added ``newest``; a version 1 file (without it) is read and upgraded on its next write."""
+TRACKER_VERSION = 3
+"""2 added ``newest``, 3 ``sequence`` and ``written``; an older file is read and upgraded on
+its next write (older casman versions ignore the two new fields)."""
 
 EventKind = Literal["backup", "restore"]
 PENDING_EXPIRY = timedelta(hours=24)
@@ -42,8 +53,9 @@ that died mid-upload: it is dropped so that it does not hold storage forever."""
 
 TrackerData = dict[str, Any]
 """The tracker's JSON object: version, month, newest, class_* counters, backups, restores,
-``objects`` (bytes stored per key) and ``pending`` (uploads in flight: id -> key, bytes,
-at)."""
+``objects`` (bytes stored per key), ``pending`` (uploads in flight: id -> key, bytes, at),
+``sequence`` (counts recorded uploads) and ``written`` (per stored key, the ``sequence`` at
+which its latest upload was recorded)."""
 
 _MONTH = re.compile(r"\d{4}-\d{2}")
 
@@ -96,6 +108,8 @@ def fresh(at: datetime) -> TrackerData:
         "restores": 0,
         "objects": {},
         "pending": {},
+        "sequence": 0,
+        "written": {},
     }
 
 
@@ -113,6 +127,11 @@ def _valid(data: object) -> bool:
     pending = data.get("pending", {})
     if not isinstance(pending, dict) or not all(_valid_pending(v) for v in pending.values()):
         return False
+    if not _count(data.get("sequence", 0)):
+        return False
+    written = data.get("written", {})
+    if not isinstance(written, dict) or not all(_count(v) for v in written.values()):
+        return False
     counters_ok = all(
         isinstance(v, int) and not isinstance(v, bool) and v >= 0
         for k, v in data.items()
@@ -123,6 +142,11 @@ def _valid(data: object) -> bool:
         for k, v in data["objects"].items()
     )
     return counters_ok and sizes_ok
+
+
+def _count(value: object) -> bool:
+    """A JSON integer >= 0 (not a bool, which Python counts as an int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _valid_pending(entry: object) -> bool:
@@ -158,8 +182,8 @@ def advance(data: TrackerData, at: datetime) -> None:
     month = month_of(newest)
     if month > data["month"]:  # "YYYY-MM" strings sort as the months do
         rolled = fresh(newest)
-        rolled["objects"] = data["objects"]
-        rolled["pending"] = data["pending"]
+        for kept in ("objects", "pending", "sequence", "written"):
+            rolled[kept] = data.get(kept, rolled[kept])
         data.clear()
         data.update(rolled)
     data["version"] = TRACKER_VERSION
@@ -201,8 +225,35 @@ def load(path: Path) -> TrackerData:
         _set_aside(path, "unexpected content")
         return fresh(at)
     result: TrackerData = dict(data)
+    result.setdefault("sequence", 0)
+    result.setdefault("written", {})
     advance(result, at)
     return result
+
+
+def sequence_of(data: Mapping[str, Any]) -> int:
+    """The tracker's change sequence now: a mark that later recorded uploads pass."""
+    return int(data.get("sequence", 0))
+
+
+def record_stored(data: TrackerData, key: str, size: int) -> None:
+    """An upload of ``key`` was answered: its size is stored, noted at a new sequence."""
+    data["sequence"] = sequence_of(data) + 1
+    data["objects"][key] = size
+    data.setdefault("written", {})[key] = data["sequence"]
+
+
+def written_since(data: Mapping[str, Any], key: str, mark: int) -> bool:
+    """Whether an upload of ``key`` was recorded after ``mark`` (see the module's note)."""
+    return int(data.get("written", {}).get(key, 0)) > mark
+
+
+def forget_stored(data: TrackerData, key: str, mark: int | None) -> None:
+    """``key`` is gone as of ``mark``: drop it unless an upload was recorded since."""
+    if mark is not None and written_since(data, key, mark):
+        return
+    data["objects"].pop(key, None)
+    data.setdefault("written", {}).pop(key, None)
 
 
 def write_atomic(path: Path, data: Mapping[str, Any]) -> None:
@@ -241,6 +292,7 @@ class Tracker:
         return self._lock
 
     def read(self) -> TrackerData:
+        """The tracker's content now, read under the lock (nothing is written)."""
         try:
             with self._locked():
                 return load(self.path)
@@ -314,18 +366,35 @@ def record_event(handle: BackendHandle, event: EventKind) -> None:
     tracker_for(handle).update(change)
 
 
-def reconcile_storage(handle: BackendHandle, objects: Iterable[ObjectInfo], prefix: str) -> int:
+def listing_mark(handle: BackendHandle) -> int:
+    """Take this before listing for :func:`reconcile_storage`: uploads recorded after it
+    are newer than the listing, which therefore cannot remove them."""
+    return sequence_of(tracker_for(handle).read())
+
+
+def reconcile_storage(
+    handle: BackendHandle, objects: Iterable[ObjectInfo], prefix: str, mark: int
+) -> int:
     """Replace the tracked sizes under ``prefix`` with a full listing of it; return bytes.
 
-    The tracker only sees what this machine sent; another machine's uploads and deletes
-    reach it through this (``sync status`` / ``maintain`` list anyway).
+    ``mark`` is :func:`listing_mark` taken before the listing began. The tracker only sees
+    what this machine sent; another machine's uploads and deletes reach it through this.
+    An upload recorded after ``mark`` (by any process sharing the tracker) is newer than
+    the listing: it stays, at its recorded size, whether the listing saw it or not.
     """
     listed = {info.key: int(info.size) for info in objects}
 
     def change(data: TrackerData) -> None:
-        kept = {k: v for k, v in data["objects"].items() if not k.startswith(prefix)}
-        kept.update(listed)
+        kept = {
+            key: size
+            for key, size in data["objects"].items()
+            if not key.startswith(prefix) or written_since(data, key, mark)
+        }
+        for key, size in listed.items():
+            if not written_since(data, key, mark):
+                kept[key] = size
         data["objects"] = kept
+        data["written"] = {k: v for k, v in data.get("written", {}).items() if k in kept}
 
     data = tracker_for(handle).update(change)
     return int(sum(data["objects"].values()))

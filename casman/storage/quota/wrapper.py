@@ -8,7 +8,9 @@ before the request leaves, so the limit cannot be passed however many processes 
 
 After the call the reservation is settled. Only what provably never reached the server is
 released: a request that was sent is billed by R2 whatever the answer (4xx, 5xx, timeout),
-so it stays counted.
+so it stays counted. A delete takes the tracker's change sequence before it is sent, so
+that settling it cannot erase an upload of the same key that another process recorded in
+the meantime (see :mod:`~casman.storage.quota.tracker`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,10 @@ from casman.storage.quota.limits import (
 )
 from casman.storage.quota.tracker import (
     TrackerData,
+    forget_stored,
     pending_bytes,
+    record_stored,
+    sequence_of,
     tracker_for,
     tracker_path,
     usage_of,
@@ -55,12 +60,14 @@ class Reservation:
     """What one request took from the tracker before it was sent, to settle afterwards.
 
     ``counter`` was incremented in tracker month ``month``; a put also holds its size in
-    the tracker's ``pending`` under ``pending_id`` until it is settled.
+    the tracker's ``pending`` under ``pending_id`` until it is settled; a delete notes the
+    tracker's change sequence in ``mark`` before it is sent.
     """
 
     counter: str | None
     month: str
     pending_id: str | None = None
+    mark: int | None = None
 
 
 def was_sent(error: BaseException) -> bool:
@@ -141,10 +148,14 @@ def reserve(handle: BackendHandle, op: StorageOp) -> Reservation:
     """
     cls = billing_class(handle, op.kind)
     counter = counter_name(cls) if cls is not None else None
+    if counter is None and op.kind == "delete":
+        # free: nothing to take, only the mark its settling is judged by
+        data = tracker_for(handle).read()
+        return Reservation(None, str(data["month"]), mark=sequence_of(data))
     if counter is None and op.kind != "put":
-        return Reservation(None, "")  # free and stores nothing (delete): nothing to take
+        return Reservation(None, "")  # free and stores nothing: nothing to take
     pending_id = uuid.uuid4().hex if op.kind == "put" else None
-    month: list[str] = []
+    taken: list[Reservation] = []
 
     def change(data: TrackerData) -> None:
         _check(handle, op, data)
@@ -153,11 +164,12 @@ def reserve(handle: BackendHandle, op: StorageOp) -> Reservation:
         if pending_id is not None:
             entry = {"key": op.key, "bytes": _put_size(op), "at": data["newest"]}
             data.setdefault("pending", {})[pending_id] = entry
-        month.append(data["month"])
+        mark = sequence_of(data) if op.kind == "delete" else None
+        taken.append(Reservation(counter, str(data["month"]), pending_id, mark))
 
     data = tracker_for(handle).update(change)
     _warn(handle, data)
-    return Reservation(counter, month[0], pending_id)
+    return taken[0]
 
 
 def settle(
@@ -180,12 +192,15 @@ def settle(
 
 
 def _stored(op: StorageOp, reservation: Reservation, data: TrackerData) -> None:
-    """A put or delete succeeded: the key's size is what was sent, or it is gone."""
-    objects: dict[str, int] = data["objects"]
+    """A put or delete succeeded: the key's size is what was sent, or it is gone.
+
+    A delete leaves a key that an upload recorded after the delete's mark: that upload may
+    have reached the server after the delete did (see the tracker's module note).
+    """
     if op.kind == "put":
-        objects[op.key] = _put_size(op)
+        record_stored(data, op.key, _put_size(op))
     else:
-        objects.pop(op.key, None)
+        forget_stored(data, op.key, reservation.mark)
     if reservation.pending_id is not None:
         data.get("pending", {}).pop(reservation.pending_id, None)
 
