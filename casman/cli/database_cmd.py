@@ -114,6 +114,10 @@ def adopt_before_open(directory: Path, *, writing: bool) -> sqlite3.Connection |
     line saying so; a writing command converts the files in place first (safety copy, one
     transaction) and says where the originals are. None: open the files as usual.
     """
+    from casman.db.adopt_mark import directory_is_current
+
+    if directory_is_current(directory):
+        return None  # the everyday path: no planner imported
     from casman.db.adopt import adopted_view, needs_adoption
     from casman.db.adopt import migrate as adopt
 

@@ -161,10 +161,12 @@ def ensure_schema(conn: sqlite3.Connection, schema: str, db_name: str, path: Pat
     version, existing = schema_state(conn, schema, path)
     missing = [name for name in TABLES[db_name] if name not in existing]
     application_id = conn.execute(f"PRAGMA {schema}.application_id").fetchone()[0]
-    from casman.db.adopt import ADOPTED_MARK, adopt_attached
+    from casman.db.adopt_mark import ADOPTED_MARK
 
     if version == SCHEMA_VERSION and not missing and application_id == ADOPTED_MARK:
         return
+    from casman.db.adopt import adopt_attached
+
     adopt_attached(conn, schema, db_name, path)
 
 

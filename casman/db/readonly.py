@@ -134,11 +134,14 @@ def open_read_only(directory: Path) -> sqlite3.Connection:
     """
     directory = Path(directory)
     parts_path, assembly_path = _check_files(directory)
-    from casman.db.adopt import adopted_view
+    from casman.db.adopt_mark import directory_is_current
 
-    view = adopted_view(directory)  # older CAsMan files: adopted in memory, never on disk
-    if view is not None:
-        return view
+    if not directory_is_current(directory):
+        from casman.db.adopt import adopted_view
+
+        view = adopted_view(directory)  # older CAsMan files: adopted in memory, never on disk
+        if view is not None:
+            return view
     try:
         conn = sqlite3.connect(
             _read_only_uri(parts_path),

@@ -15,10 +15,10 @@ from casman.db.adopt.adoption import (
     needs_adoption,
     plan_directory,
 )
-from casman.db.adopt.layout import ADOPTED_MARK
 from casman.db.adopt.plan import FilePlan, Tally, row_counts
 from casman.db.adopt.rules import KEPT, RULES
 from casman.db.adopt.times import Zone, machine_zone, parse_zone
+from casman.db.adopt_mark import ADOPTED_MARK
 
 __all__ = [
     "ADOPTED_MARK",

@@ -24,11 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from casman.db.adopt.apply import apply_plan, check_plans, in_memory_copy
-from casman.db.adopt.layout import ADOPTED_MARK, LayoutRefused, read_layout
+from casman.db.adopt.layout import LayoutRefused, read_layout
 from casman.db.adopt.plan import Context, FilePlan, PlanRefused, clashing_numbers, plan_file
 from casman.db.adopt.times import Zone, machine_zone
+from casman.db.adopt_mark import quick_current
 from casman.db.connection import ASSEMBLY_SCHEMA, BUSY_TIMEOUT_MS, DatabaseFileError
-from casman.db.schema import ASSEMBLY_DB, PARTS_DB, SCHEMA_VERSION, TABLES
+from casman.db.schema import ASSEMBLY_DB, PARTS_DB
 from casman.fileio import atomic_write_bytes, fsync_directory
 
 SAFETY_FOLDER = "safety"
@@ -195,18 +196,9 @@ def adopted_view(directory: Path, zone: Zone | None = None) -> sqlite3.Connectio
 
 
 def _quick_current(conn: sqlite3.Connection, target: Target) -> bool:
-    """Marked as checked, current version, every table there: three small reads, the
-    everyday path (the full layout is read only for a file that is not)."""
+    """The everyday path: marked, current, complete (the full layout only when not)."""
     schema, db_name, _ = target
-    if int(conn.execute(f"PRAGMA {schema}.application_id").fetchone()[0]) != ADOPTED_MARK:
-        return False
-    if int(conn.execute(f"PRAGMA {schema}.user_version").fetchone()[0]) != SCHEMA_VERSION:
-        return False
-    present = {
-        row[0]
-        for row in conn.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")
-    }
-    return set(TABLES[db_name]) <= present
+    return quick_current(conn, schema, db_name)
 
 
 def _all_current(conn: sqlite3.Connection, targets: Sequence[Target]) -> bool:

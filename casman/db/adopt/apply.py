@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
-from casman.db.adopt.layout import ADOPTED_MARK
 from casman.db.adopt.plan import FilePlan, PlanRefused
+from casman.db.adopt_mark import ADOPTED_MARK
 from casman.db.schema import INDEXES, SCHEMA_VERSION, TABLES
 
 _OLD_PREFIX = "casman_adopt_old_"

@@ -14,12 +14,9 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from casman.db.adopt_mark import ADOPTED_MARK
 from casman.db.schema import INDEXES, REQUIRED_TABLES, SCHEMA_VERSION, TABLES
 from casman.db.schema_check import MAX_SCHEMA_OBJECTS, _shown, table_matches
-
-ADOPTED_MARK = 0x43534D4E
-"""``PRAGMA application_id`` of a file whose values casman has checked ("CSMN"): opening it
-needs no look at its rows. Files casman creates carry it from the start."""
 
 OWN_PREFIX = "casman_"
 """Tables casman keeps beside the spec's (change records): never touched by adoption."""
