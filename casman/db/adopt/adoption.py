@@ -26,7 +26,8 @@ from pathlib import Path
 from casman.db.adopt.apply import apply_plan, check_plans, in_memory_copy
 from casman.db.adopt.layout import LayoutRefused, read_layout
 from casman.db.adopt.plan import Context, FilePlan, PlanRefused, clashing_numbers, plan_file
-from casman.db.adopt.times import Zone, machine_zone
+from casman.db.adopt.rules import read_part
+from casman.db.adopt.times import Zone, machine_zone, map_time
 from casman.db.adopt_mark import quick_current
 from casman.db.connection import ASSEMBLY_SCHEMA, BUSY_TIMEOUT_MS, DatabaseFileError
 from casman.db.schema import ASSEMBLY_DB, PARTS_DB
@@ -82,6 +83,9 @@ def build_plans(conn: sqlite3.Connection, targets: Sequence[Target], zone: Zone)
         return [plan_file(conn, layout, context) for layout in layouts]
     except (LayoutRefused, PlanRefused) as error:
         raise _refused(error) from None
+    finally:
+        read_part.cache_clear()  # a long-running reader (the web) keeps no old numbers
+        map_time.cache_clear()
 
 
 def _open_read_only(directory: Path) -> sqlite3.Connection:

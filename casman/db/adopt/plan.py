@@ -53,11 +53,6 @@ class Tally:
     count: int = 0
     example: str = ""
 
-    def add(self, example: str) -> None:
-        if not self.count:
-            self.example = example
-        self.count += 1
-
 
 def _show(value: object) -> str:
     text = repr(value)
@@ -85,12 +80,21 @@ class FilePlan:
     kept: dict[tuple[str, str], Tally] = field(default_factory=dict)
 
     def note(self, rule: str, where: str, before: object = None, after: object = None) -> None:
-        """Count one application of ``rule`` (structural rules give no example)."""
-        example = "" if before is None and after is None else f"{_show(before)} → {_show(after)}"
-        self.mapped.setdefault((rule, where), Tally()).add(example)
+        """Count one application of ``rule`` (structural rules give no example); the
+        example is made only for the first, as this runs for every value of every row."""
+        tally = self.mapped.get((rule, where))
+        if tally is None:
+            example = (
+                "" if before is None and after is None else f"{_show(before)} → {_show(after)}"
+            )
+            tally = self.mapped[(rule, where)] = Tally(0, example)
+        tally.count += 1
 
     def keep(self, kind: str, where: str, value: object) -> None:
-        self.kept.setdefault((kind, where), Tally()).add(_show(value))
+        tally = self.kept.get((kind, where))
+        if tally is None:
+            tally = self.kept[(kind, where)] = Tally(0, _show(value))
+        tally.count += 1
 
     @property
     def substantive(self) -> bool:

@@ -13,6 +13,7 @@ reads it differently from the old tool or cannot read it at all.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from casman.domain.connections import Part, parse_part
 from casman.domain.errors import DomainError
@@ -82,8 +83,11 @@ class PartFacts:
     polarization: str | None
 
 
+@lru_cache(maxsize=1 << 18)
 def read_part(text: object) -> PartFacts | None:
-    """The canonical spelling, type and polarization of a stored part number, or None."""
+    """The canonical spelling, type and polarization of a stored part number, or None.
+
+    Cached: each number appears in ``parts`` and in up to four assembly columns."""
     if not isinstance(text, str):
         return None
     try:

@@ -14,6 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 from pathlib import Path
 
 from casman.domain.timestamps import ISO_FORMAT
@@ -109,8 +110,10 @@ def _ambiguous(moment: datetime, zone: tzinfo) -> bool:
     return round_trip != moment
 
 
+@lru_cache(maxsize=1 << 18)
 def map_time(value: object, zone: Zone) -> MappedTime:
-    """One stored time, by the rules ``local-time`` and ``utc-time-spelling``."""
+    """One stored time, by the rules ``local-time`` and ``utc-time-spelling`` (cached: the
+    old tool stamps a whole batch of parts with one second)."""
     if value is None or (isinstance(value, str) and _CANONICAL.match(value)):
         return MappedTime(value)
     if not isinstance(value, str):
