@@ -180,3 +180,23 @@ def test_the_read_only_api_reads_the_pair_adopted(upstream: Path) -> None:
     )
     assert polarizations == {"P1"}
     assert {name: sha256(upstream / name) for name in NAMES} == SHA256
+
+
+def test_two_first_writes_at_once_adopt_once_and_lose_nothing(upstream: Path) -> None:
+    """Two technicians' first commands start together: one adopts (one safety copy), the
+    other waits on the lock, finds the files adopted, and both parts are there."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CASMAN_DATABASE_DIR": str(upstream), "TZ": "America/New_York"}
+    command = [sys.executable, "-m", "casman", "parts", "add", "ANTENNA", "1", "1", "--json"]
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)]
+    runs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    results = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], results
+    added = sorted(number for out, _ in results for number in json.loads(out)["created"])
+    assert added == ["ANT00006P1", "ANT00007P1"]
+    assert len(list((upstream / "safety").iterdir())) == 1
+    assert sum(b"Adopted the older CAsMan databases" in err for _, err in results) == 1
+    assert len(rows(upstream / "parts.db", "parts")) == 27

@@ -18,6 +18,7 @@ before any byte is written.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -292,8 +293,8 @@ def migrate(directory: Path, zone: Zone | None = None) -> Adoption:
     """Convert the older files in ``directory`` in place, in one transaction.
 
     Nothing is written when the files are already casman's (``applied`` is False). The
-    files keep their journal mode, so two rollback-journal files commit together; the
-    writer's opener switches them to WAL afterwards.
+    files keep their journal mode during it, so two rollback-journal files commit together;
+    then they are switched to WAL, as the writer's opener would.
     """
     zone = zone or machine_zone()
     # refuse before SQLite creates a missing file; the plan is made again under the lock
@@ -308,20 +309,46 @@ def migrate(directory: Path, zone: Zone | None = None) -> Adoption:
         conn.execute(f"ATTACH DATABASE ? AS {ASSEMBLY_SCHEMA}", (str(directory / ASSEMBLY_DB),))
     except sqlite3.Error as error:
         raise DatabaseFileError(f"cannot open the databases in {directory} ({error})") from None
+    targets = _all_targets(directory)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            adoption = _adopt_locked(conn, _all_targets(directory), zone, directory)
+            if all(quick_current(conn, schema, name) for schema, name, _ in targets):
+                adoption = Adoption(zone, [])  # another process adopted them while we waited
+            else:
+                adoption = _adopt_locked(conn, targets, zone, directory)
             conn.execute("COMMIT" if adoption.applied else "ROLLBACK")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        if adoption.applied:
+            _switch_to_wal(conn)
     except sqlite3.OperationalError as error:
         raise DatabaseFileError(f"cannot adopt the databases in {directory} ({error})") from None
     finally:
         conn.close()
     return adoption
+
+
+def _switch_to_wal(conn: sqlite3.Connection) -> None:
+    """What the writer's opener does next, done here with patience.
+
+    Switching a rollback-journal file to WAL needs it alone for an instant. Another
+    process's first command may hold the write lock just then (it waited for this
+    migration and is finding the files adopted); SQLite answers "locked" at once rather
+    than wait, to avoid a deadlock, so the switch is retried for up to the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    for schema in ("main", ASSEMBLY_SCHEMA):
+        while True:
+            try:
+                conn.execute(f"PRAGMA {schema}.journal_mode = WAL").fetchone()
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
 
 def adopt_attached(conn: sqlite3.Connection, schema: str, db_name: str, path: Path) -> bool:
