@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -295,13 +294,11 @@ def _alias_bomb(levels: int, width: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_alias_bomb_is_refused_quickly(load: Load) -> None:
+def test_alias_bomb_is_refused_at_the_first_alias(load: Load) -> None:
     """9**7 strings once expanded: this took seconds and gigabytes before (a full billion
     laughs never finished); aliases are now refused at the first one."""
-    started = time.perf_counter()
     message = refused(load, _alias_bomb(7, 9))
-    assert time.perf_counter() - started < 1.0
-    assert "line 2 uses the alias *a0" in message
+    assert "line 2 uses the alias *a0" in message  # the first alias: nothing was expanded
 
 
 def test_oversized_file_is_refused_before_parsing(load: Load) -> None:

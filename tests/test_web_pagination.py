@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -245,35 +247,35 @@ def test_snap_page_from_the_index_is_the_walk_from_each_port(
 
 def test_the_refresher_rebuilds_after_a_change_before_any_request(tmp_path: Path) -> None:
     """With the refresher running, a page after a scan finds the index already built."""
-    import time
-
-    from casman.db.assembly import connect
-    from casman.db.connection import open_databases
-    from casman.db.parts import add_parts
-    from casman.domain.connections import parse_part
     from casman.domain.parts import PartType
-    from casman.web.chain_cache import ChainIndexCache
 
     writer = open_databases(tmp_path)
     add_parts(writer, PartType.ANTENNA, 2, "P1")
     add_parts(writer, PartType.LNA, 2, "P1")
     cache = ChainIndexCache(tmp_path)
-    stop = cache.start_refresher(interval=0.05)
+    refresher = cache.start_refresher(interval=0.05)
     try:
-        deadline = time.monotonic() + 5
-        while cache.builds < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: cache.builds >= 1)
         connect(writer, parse_part("ANT00001P1"), parse_part("LNA00001P1"))
         before = cache.builds
-        while cache.builds == before and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert cache.builds == before + 1  # rebuilt by the refresher, no request made
+        wait_until(lambda: cache.builds > before)  # rebuilt by the refresher, no request
+        refresher.stop()
+        built = cache.builds
         reader = open_databases(tmp_path)
         try:
             assert len(cache.get(reader)) == 1
-            assert cache.builds == before + 1  # the request found it warm
+            assert cache.builds == built  # the request found it warm
         finally:
             reader.close()
     finally:
-        stop.set()
+        refresher.stop()
+        cache.close_watcher()
         writer.close()
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    """Return as soon as ``condition()`` holds; the deadline only ends a broken test."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the refresher never rebuilt the index"
+        time.sleep(0.02)

@@ -100,21 +100,42 @@ class ChainIndexCache:
         finally:
             conn.close()
 
-    def start_refresher(self, interval: float = 0.5) -> threading.Event:
+    def start_refresher(self, interval: float = 0.5) -> Refresher:
         """Keep the index warm: a daemon thread rebuilds it shortly after every change, so
-        the first page after a scan does not pay for the rebuild. Set the returned event to
-        stop it."""
-        stop = threading.Event()
-
-        def loop() -> None:
-            while not stop.wait(interval):
-                self.refresh()
-
-        threading.Thread(target=loop, name="casman-chain-index", daemon=True).start()
-        return stop
+        the first page after a scan does not pay for the rebuild. ``stop()`` the returned
+        :class:`Refresher` to end it."""
+        refresher = Refresher(self, interval)
+        refresher.start()
+        return refresher
 
     def close_watcher(self) -> None:
         if self._watcher is not None:
             self._watcher.close()
             self._watcher = None
             self._files = None
+
+
+class Refresher:
+    """The thread that keeps one cache warm; :meth:`stop` ends it and waits until it has.
+
+    Waiting matters to whoever stops it: a thread still inside a rebuild would go on
+    reading databases that the caller may be about to close or remove.
+    """
+
+    def __init__(self, cache: ChainIndexCache, interval: float) -> None:
+        self._cache = cache
+        self._interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="casman-chain-index", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            self._cache.refresh()
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """End the thread; returns once it has ended (or after ``timeout`` seconds)."""
+        self._stopping.set()
+        self._thread.join(timeout)
