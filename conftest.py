@@ -12,6 +12,15 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "casman", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("casman")
+"""Property tests are judged by their answers, never by their speed: hypothesis's default
+200 ms per example (and its "data generation is slow" check) fail by chance on a busy
+machine. A real failure prints the blob that replays it (``@reproduce_failure``)."""
 
 _ISOLATED = ("HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "CASMAN_AUTO_BACKUP")
 
