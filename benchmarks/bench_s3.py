@@ -1,13 +1,14 @@
-"""Issue «S3 and R2»: backup to ``s3`` on a moto server on 127.0.0.1, and requests per command.
+"""S3 on a moto server on 127.0.0.1: publishing one scan, a checkpoint, requests per command.
 
 The server runs in a thread of this process (``ThreadedMotoServer``), so it shares the two
-cores with the client; the baseline (a bare boto3 ``put_object`` of the same bytes to the same
-server) pays the same price.
+cores with the client; the baselines (bare boto3 calls to the same server) pay the same
+price. The request counts are section 2's scenarios, on ``s3``.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -15,16 +16,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench_sync import SIZES_BYTES, Sizes, count_scenarios, make_context, ops_lines, sync_env
-from builders import build_sized, touch
-from common import TABLE_HEADER, Pair, environment, fmt_bytes, paired, timed
+from bench_sync import SPARE_FROM, Site, count_scenarios, scan, sync_env
+from builders import add_spare_pairs, build_demo
+from common import TABLE_HEADER, Pair, environment, fmt_bytes, ops_table, paired, timed
 
-from casman.db.schema import PARTS_DB
-from casman.sync.backup import backup_database
+from casman.db.schema import DATABASE_NAMES
+from casman.sync.checkpoint import take_checkpoint
+from casman.sync.engine import converge
 from casman.testing.moto import FAKE_CREDENTIALS, free_port
 
-FULL = Sizes(runs=9)
-QUICK = Sizes(runs=3)
+RUNS = 9
+QUICK = 3
 
 
 @contextmanager
@@ -56,64 +58,104 @@ def moto_s3(root: Path) -> Iterator[tuple[str, Any]]:
         server.stop()
 
 
-def new_bucket(client: Any) -> str:
+def new_bucket(client: Any) -> dict[str, str | None]:
+    """A fresh bucket, and the variables that point casman's ``s3`` backend at it."""
     bucket = f"casman-bench-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=bucket)
-    return bucket
+    return {"CASMAN_SYNC_BACKEND": "s3", "CASMAN_S3_BUCKET": bucket}
 
 
-def time_size(root: Path, client: Any, size: int, sizes: Sizes) -> Pair:
-    bucket = new_bucket(client)
-    env = sync_env(root)
+def timings(root: Path, client: Any, runs: int) -> list[Pair]:
+    """Publishing one scan, and a checkpoint, against bare boto3 doing the same requests."""
+    backend = new_bucket(client)
+    bucket = backend["CASMAN_S3_BUCKET"]
+    site = Site({**sync_env(root, "a", root / "unused"), **backend})
+    build_demo(site.directory)
+    pairs = iter(add_spare_pairs(site.directory, SPARE_FROM, 2 * runs + 2))
     counter = iter(range(1_000_000))
-    with environment({**env, "CASMAN_S3_BUCKET": bucket}):
-        directory = Path(env["CASMAN_DATABASE_DIR"] or "")
-        actual = build_sized(directory, size)
-        context = make_context("s3")
-        body = (directory / PARTS_DB).read_bytes()
-
-        def one_backup() -> float:
-            touch(directory, PARTS_DB, f"2025-06-01T00:00:00Z#{next(counter)}")
-            return timed(lambda: backup_database(context, PARTS_DB, "benchmark"))
-
-        def bare_put() -> float:
-            key = f"baseline/{next(counter)}"
-            return timed(lambda: client.put_object(Bucket=bucket, Key=key, Body=body))
-
-        one_backup(), bare_put()  # first connection and credential lookup, untimed
-        return paired(
-            Pair(
-                f"backup to `s3` (moto), {fmt_bytes(actual)} parts.db",
-                "boto3 `put_object` of the same bytes",
-            ),
-            one_backup,
-            bare_put,
-            sizes.runs,
+    with site.active():
+        session = site.session()
+        converge(session)
+        scan(site.directory, next(pairs))
+        converge(session)  # first connection and credential lookup, untimed
+        segment = next(
+            key
+            for key in (o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"])
+            if key.startswith("log/")
         )
+        segment_body = client.get_object(Bucket=bucket, Key=segment)["Body"].read()
+        head_body = client.get_object(Bucket=bucket, Key="head.json")["Body"].read()
+
+        def publish() -> float:
+            scan(site.directory, next(pairs))
+            return timed(lambda: converge(session))
+
+        def bare_publish() -> float:
+            def run() -> None:
+                client.get_object(Bucket=bucket, Key="head.json")["Body"].read()
+                client.put_object(Bucket=bucket, Key=f"bare/{next(counter)}", Body=segment_body)
+                client.put_object(Bucket=bucket, Key=f"bare/{next(counter)}", Body=head_body)
+
+            return timed(run)
+
+        publish_pair = paired(
+            Pair(
+                "publish one scan to `s3` (moto): `converge` after one `connect`",
+                f"boto3: GET the head + PUT {len(segment_body):,} B + PUT {len(head_body):,} B",
+            ),
+            publish,
+            bare_publish,
+            runs,
+        )
+        sizes = sum((site.directory / name).stat().st_size for name in DATABASE_NAMES)
+
+        def bare_checkpoint() -> float:
+            def run() -> None:
+                for name in DATABASE_NAMES:
+                    copy = root / f"floor-{name}"
+                    copy.unlink(missing_ok=True)
+                    reader = sqlite3.connect(site.directory / name)
+                    writer = sqlite3.connect(copy)
+                    try:
+                        reader.backup(writer)
+                    finally:
+                        writer.close()
+                        reader.close()
+                    body = copy.read_bytes()
+                    client.put_object(Bucket=bucket, Key=f"bare/{next(counter)}", Body=body)
+
+            return timed(run)
+
+        checkpoint_pair = paired(
+            Pair(
+                f"checkpoint to `s3` (moto), demo pair ({fmt_bytes(sizes)})",
+                "SQLite backup API + boto3 `put_object`, each database",
+            ),
+            lambda: timed(lambda: take_checkpoint(session, 3)),
+            bare_checkpoint,
+            runs,
+        )
+    return [publish_pair, checkpoint_pair]
 
 
-def run(sizes: Sizes) -> list[str]:
+def run(runs: int = RUNS) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="casman-bench-s3-") as name:
         work = Path(name)
         with moto_s3(work) as (_, client):
-            pairs = [
-                time_size(work / f"size{index}", client, size, sizes)
-                for index, size in enumerate(SIZES_BYTES)
-            ]
-            with environment({"CASMAN_S3_BUCKET": new_bucket(client)}):
-                counts = count_scenarios(work / "counts", "s3")
+            pairs = timings(work / "timings", client, runs)
+            counts = count_scenarios(work / "counts", new_bucket(client))
     return [
-        "### 3. S3 on moto (issue «S3 and R2»)",
+        "### 3. S3 on moto (issues «S3 and R2», 20)",
         "",
         TABLE_HEADER,
         *(pair.row() for pair in pairs),
         "",
-        "- A casman backup to S3 = the local snapshot work of section 2 + one LIST + one "
-        "PutObject with Content-MD5, metadata and `If-None-Match: *` (+ one DELETE once 10 "
-        "versions exist). The baseline is one `put_object` of the same bytes (boto3 defaults).",
+        "- Publishing a scan = one GET of the head, one PUT of a segment (with Content-MD5 "
+        "and `If-None-Match: *`), one PUT of the head (`If-Match` its ETag), plus the local "
+        "reads and the site-state writes; the baseline sends the same three requests bare.",
         "",
-        "Requests per command on `s3` (Class A = PUT/LIST, Class B = GET/HEAD, DELETE free; the "
-        "`r2` backend uses the same S3 client and cost model, with R2's free-tier limits):",
+        "Requests per command on `s3` (Class A = PUT/LIST, Class B = GET/HEAD, DELETE free; "
+        "the `r2` backend uses the same S3 client and cost model):",
         "",
-        *ops_lines(counts),
+        *ops_table(counts),
     ]

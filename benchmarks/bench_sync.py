@@ -1,16 +1,19 @@
-"""Issue «Pluggable backups»: backup and restore on the ``local`` backend, and the requests
-every sync command sends (counted by a throwaway ``casman_storage_op`` wrapper).
+"""The requests (and bytes) every sync command sends, on the record engine (issue 19/20).
 
-The sync engine is driven through its Python API (``casman.sync.*``) with a
-:class:`SyncContext` built exactly as the CLI builds it: ``load_config`` +
-``open_storage``. The request-count scenarios are shared with the S3 benchmark.
+Each scenario runs the real CLI in this process (click's ``CliRunner``, the console script's
+``cli`` group) with a throwaway ``casman_storage_op`` wrapper registered on casman's plugin
+manager, which records each request's kind, its billing class and the bytes it moved. Two
+sites (two database folders) share one store. A *scan* is one ``assembly.connect`` of a
+fresh ANTENNA → LNA pair through casman's database layer (one change record), exactly what
+``casman assembly connect`` commits. The automatic publisher's run after a scan is counted
+too (``casman.sync.uploader.run`` in this process), since it is what a scan costs when
+automatic publishing is on. Shared with the S3 benchmark (``bench_s3``).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,45 +22,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from builders import build_sized, build_small, touch
-from common import (
-    TABLE_HEADER,
-    OpKey,
-    Pair,
-    counting_requests,
-    environment,
-    fmt_bytes,
-    ops_table,
-    paired,
-    timed,
-)
+from builders import add_spare_pairs, build_demo
+from common import OpCounter, OpKey, environment, ops_table
 
 from casman.config import load_config
-from casman.db.schema import DATABASE_NAMES, PARTS_DB
-from casman.storage.plugins import open_storage
-from casman.sync.backup import backup_database
-from casman.sync.catalog import list_backups
-from casman.sync.context import SyncContext
-from casman.sync.converge import converge
-from casman.sync.head import load_head
-from casman.sync.install import SAFETY_DIR
-from casman.sync.maintain import maintain
-from casman.sync.restore import restore
-from casman.sync.state import STATE_FILE
-from casman.sync.status import status
+from casman.db.assembly import connect
+from casman.db.connection import open_databases
+from casman.db.schema import PARTS_DB
+from casman.domain.connections import parse_part
+from casman.sync.checkpoint import take_checkpoint
+from casman.sync.restore import moments
+from casman.sync.session import Session, open_session
 
-MIB = 1024 * 1024
-SIZES_BYTES = (1 * MIB, 20 * MIB)
 KEEP_VERSIONS = 10
-
-
-@dataclass
-class Sizes:
-    runs: int
-
-
-FULL = Sizes(runs=9)
-QUICK = Sizes(runs=3)
+SPARE_FROM = 100
 
 
 def write_config(path: Path) -> Path:
@@ -66,32 +44,33 @@ def write_config(path: Path) -> Path:
     return path
 
 
-def sync_env(root: Path) -> dict[str, str | None]:
-    """The environment of one scenario: its own database folder, backup folder, config."""
+def sync_env(root: Path, site: str, store: Path) -> dict[str, str | None]:
+    """One site's environment: its own database folder and HOME, the shared store."""
     root.mkdir(parents=True, exist_ok=True)
     return {
-        "CASMAN_DATABASE_DIR": str(root / "db"),
-        "CASMAN_LOCAL_PATH": str(root / "remote"),
+        "CASMAN_DATABASE_DIR": str(root / site),
+        "CASMAN_LOCAL_PATH": str(store),
         "CASMAN_CONFIG": str(write_config(root / "config.yaml")),
+        "CASMAN_AUTO_BACKUP": "false",
+        "CASMAN_SYNC_ENABLED": None,
         "CASMAN_SYNC_BACKEND": None,
         "CASMAN_TRACE_PLUGINS": None,
+        "HOME": str(root / "home"),
     }
 
 
-def make_context(backend: str, clock: Callable[[], datetime] | None = None) -> SyncContext:
-    """What the CLI builds for a sync command (optionally with a stepping clock)."""
-    config = load_config()
-    storage = open_storage(config, backend, purpose="benchmark")
-    return SyncContext(config, storage) if clock is None else SyncContext(config, storage, clock)
+def scan(directory: Path, pair: tuple[str, str]) -> None:
+    """One scan: what ``casman assembly connect`` commits (rows + one change record)."""
+    conn = open_databases(directory)
+    try:
+        connect(conn, parse_part(pair[0]), parse_part(pair[1]))
+    finally:
+        conn.close()
 
 
 class SteppingClock:
-    """One second later at every reading, shared by both "machines" of the count scenarios.
-
-    Backup keys have one-second resolution; the scenarios make a dozen backups per second,
-    so with the wall clock the keys would run ahead of real time and the other machine's
-    backup would sort as *older* than this one's. A stepping clock keeps the story true.
-    """
+    """One second later at each reading, from a fixed past day: checkpoints made by the
+    script a dozen a second still get distinct keys in real order."""
 
     def __init__(self) -> None:
         self.moment = datetime(2025, 6, 1, tzinfo=UTC)
@@ -101,234 +80,167 @@ class SteppingClock:
         return self.moment
 
 
-class Stamps:
-    """Distinct values for :func:`builders.touch`."""
+@dataclass
+class Site:
+    """One site: its environment, and the CLI run in this process under it."""
 
-    def __init__(self) -> None:
-        self.count = 0
+    env: dict[str, str | None]
 
-    def next(self) -> str:
-        self.count += 1
-        return f"2025-06-01T00:00:00Z#{self.count}"
+    @property
+    def directory(self) -> Path:
+        return Path(self.env["CASMAN_DATABASE_DIR"] or "")
 
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        from casman.storage.plugins import reset_plugin_manager
 
-# --- baselines -----------------------------------------------------------------------------
+        cwd = os.getcwd()
+        with environment(self.env):
+            os.chdir(self.directory.parent)  # no ./config.yaml of the developer's
+            reset_plugin_manager()
+            try:
+                yield
+            finally:
+                os.chdir(cwd)
 
+    def cli(self, *args: str) -> str:
+        """``casman ARGS`` in this process; the output, or an error naming the command."""
+        from click.testing import CliRunner
 
-def sqlite_backup_and_copy(
-    source: Path, temp: Path, destination: Path, durable: bool = False
-) -> float:
-    """SQLite's ``Connection.backup`` into a fresh file, then ``shutil.copyfile`` of it.
+        from casman.cli import cli
+        from casman.db import changes
 
-    ``durable`` also fsyncs the copy, as casman must for a stored object (temp file + fsync
-    + rename): the figure that shows what the fsync itself costs on this disk.
-    """
-    for path in (temp, destination):
-        path.unlink(missing_ok=True)
-
-    def run() -> None:
-        reader = sqlite3.connect(source)
-        writer = sqlite3.connect(temp)
+        before = list(changes._listeners)
         try:
-            reader.backup(writer)
+            result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
         finally:
-            writer.close()
-            reader.close()
-        shutil.copyfile(temp, destination)
-        if durable:
-            with open(destination, "rb+") as stream:
-                os.fsync(stream.fileno())
+            # the CLI subscribes its after-change reaction for its process; in this one,
+            # the script's own scans (outside any command) must not trigger it
+            for listener in [x for x in changes._listeners if x not in before]:
+                changes.unsubscribe(listener)
+        if result.exit_code != 0:
+            raise RuntimeError(f"casman {' '.join(args)} failed: {result.output}")
+        return str(result.output)
 
-    return timed(run)
-
-
-# --- request counts (shared with the S3 benchmark) -------------------------------------------
-
-
-@contextmanager
-def _other_machine(root: Path, backend: str, clock: SteppingClock) -> Iterator[SyncContext]:
-    """A second database folder (a copy of this one, state included) on the same backend."""
-    env = sync_env(root / "other")
-    shutil.copytree(load_config().database_dir, root / "other" / "db")
-    env["CASMAN_LOCAL_PATH"] = os.environ["CASMAN_LOCAL_PATH"]  # the same backup folder
-    with environment(env):
-        yield make_context(backend, clock)
+    def session(self, clock: Callable[[], datetime] | None = None) -> Session:
+        session = open_session(load_config(), purpose="benchmark")
+        if clock is not None:
+            session.clock = clock
+        return session
 
 
-def count_scenarios(root: Path, backend: str) -> list[tuple[str, Counter[OpKey]]]:
-    """Every sync command once, on small databases, counting the requests each sends.
+Counted = tuple[str, Counter[OpKey], int]
 
-    Needs the backend's environment already set (for ``s3``: bucket, endpoint, keys).
+
+def count_scenarios(root: Path, backend_env: dict[str, str | None]) -> list[Counted]:
+    """Every sync command once, on the demo database, counting requests and bytes.
+
+    ``backend_env`` selects the backend (empty: ``local`` in ``root/store``; for ``s3``:
+    backend, bucket, endpoint, keys).
     """
-    stamps = Stamps()
-    env = sync_env(root)
-    results: list[tuple[str, Counter[OpKey]]] = []
-    with environment(env), counting_requests() as counter:
-        build_small(Path(env["CASMAN_DATABASE_DIR"] or ""))
-        clock = SteppingClock()
-        context = make_context(backend, clock)
-        directory = context.database_dir
+    store = root / "store"
+    a = Site({**sync_env(root, "a", store), **backend_env})
+    b = Site({**sync_env(root, "b", store), **backend_env})
+    build_demo(a.directory)
+    pairs = iter(add_spare_pairs(a.directory, SPARE_FROM, 20))
+    results: list[Counted] = []
+    counter = OpCounter()
 
-        def touch_all() -> None:
-            for db_name in DATABASE_NAMES:
-                touch(directory, db_name, stamps.next())
+    def record(scenario: str, site: Site, action: Callable[[], object]) -> None:
+        with site.active():
+            from casman.storage.plugins import get_plugin_manager
 
-        def backup_all() -> None:
-            for db_name in DATABASE_NAMES:
-                backup_database(context, db_name, "benchmark")
+            get_plugin_manager().register(counter, name="benchmark-op-counter")
+            ops = counter.measure(action)
+        results.append((scenario, ops, counter.moved))
 
-        def record(scenario: str, action: Callable[[], object]) -> None:
-            results.append((scenario, counter.measure(action)))
+    record("`sync sync`, first ever (demo database, empty store)", a, lambda: a.cli("sync", "sync"))
+    scan(a.directory, next(pairs))
+    record("`sync sync` after one scan", a, lambda: a.cli("sync", "sync"))
+    record("`sync sync`, nothing to do (no-op)", a, lambda: a.cli("sync", "sync"))
+    scan(a.directory, next(pairs))
 
-        record("`sync backup`, first ever (2 databases, empty backend)", backup_all)
-        touch_all()
-        record("`sync backup`, both databases changed", backup_all)
-        record("`sync backup`, nothing changed", backup_all)
-        while len(list_backups(context.storage, PARTS_DB)) < KEEP_VERSIONS:
-            touch_all()
-            backup_all()
-        touch_all()
-        record(
-            f"`sync backup`, both changed, at retention ({KEEP_VERSIONS} kept per database)",
-            backup_all,
-        )
-        backups = len(list_backups(context.storage))
-        record(
-            f"`sync list` ({backups} backups)",
-            lambda: [load_head(context, name).versions for name in DATABASE_NAMES],
-        )
-        record("`sync status`", lambda: status(context))
-        record(
-            "`sync sync`, nothing to do (no-op)",
-            lambda: [converge(context, name) for name in DATABASE_NAMES],
-        )
-        with _other_machine(root, backend, clock) as other:
-            for db_name in DATABASE_NAMES:
-                touch(other.database_dir, db_name, stamps.next())
-                backup_database(other, db_name, "benchmark on another machine")
-        record(
-            "`sync sync`, another machine backed up both (2 downloads)",
-            lambda: [converge(context, name) for name in DATABASE_NAMES],
-        )
-        older = list_backups(context.storage, PARTS_DB)[3].name
-        record(
-            "`sync restore KEY` (parts.db; current already backed up)",
-            lambda: restore(context, older),
-        )
-        touch(directory, PARTS_DB, stamps.next())
-        record(
-            "`sync restore KEY` (parts.db; current changed → safety backup uploaded)",
-            lambda: restore(context, older),
-        )
-        record(
-            "`sync restore KEY --no-backup` (parts.db)",
-            lambda: restore(context, older, remote_backup=False),
-        )
-        backups = len(list_backups(context.storage))
-        record(f"`sync maintain` ({backups} backups)", lambda: maintain(context))
+    def publisher() -> object:
+        from casman.sync.uploader import run
+
+        return run(a.directory, a.env["CASMAN_CONFIG"])
+
+    record(
+        "automatic publisher after one scan, the first (`python -m casman.sync.uploader`)",
+        a,
+        publisher,
+    )
+    scan(a.directory, next(pairs))
+    record("automatic publisher after one scan, any later one", a, publisher)
+    record("`sync sync` at a new, empty site (full download)", b, lambda: b.cli("sync", "sync"))
+    with b.active():
+        b.cli("sync", "sync")
+    scan(b.directory, next(pairs))
+    with b.active():
+        b.cli("sync", "push")
+    record("`sync sync`, another site made one scan", a, lambda: a.cli("sync", "sync"))
+    scan(a.directory, next(pairs))
+    scan(b.directory, next(pairs))
+    with b.active():
+        b.cli("sync", "sync")
+    record("`sync sync`, both sites made one scan", a, lambda: a.cli("sync", "sync"))
+    scan(a.directory, next(pairs))
+    record("`sync push` after one scan", a, lambda: a.cli("sync", "push"))
+    record("`sync backup` (sync + checkpoint), nothing to sync", a, lambda: a.cli("sync", "backup"))
+    with a.active():
+        session = a.session(SteppingClock())
+        while True:
+            from casman.sync.store.head import read_head
+
+            head = read_head(session.storage)
+            if head is not None and len(head.checkpoints) >= KEEP_VERSIONS:
+                break
+            take_checkpoint(session, KEEP_VERSIONS)
+    scan(a.directory, next(pairs))
+    record(
+        f"`sync backup` after one scan, at retention ({KEEP_VERSIONS} checkpoints kept)",
+        a,
+        lambda: a.cli("sync", "backup"),
+    )
+    record("`sync list`", a, lambda: a.cli("sync", "list"))
+    record("`sync status`", a, lambda: a.cli("sync", "status"))
+    record("`sync restore --list-times`", a, lambda: a.cli("sync", "restore", "--list-times"))
+    middle = moments(a.directory)[-3].at.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    output = root / "restored"
+    record(
+        "`sync restore --at T --output DIR`",
+        a,
+        lambda: a.cli("sync", "restore", "--at", middle, "--output", str(output)),
+    )
+    record(
+        "`sync restore --at T --yes` (one revert change, then published)",
+        a,
+        lambda: (a.cli("sync", "restore", "--at", middle, "--yes"), a.cli("sync", "sync")),
+    )
+    with b.active():
+        b.cli("sync", "sync")
+    for suffix in ("", "-wal", "-shm"):
+        (b.directory / f"{PARTS_DB}{suffix}").unlink(missing_ok=True)
+    record(
+        "`sync restore` (repair: parts.db lost, rebuilt from the store)",
+        b,
+        lambda: b.cli("sync", "restore", "--yes"),
+    )
+    record("`sync maintain`", a, lambda: a.cli("sync", "maintain"))
+    record("`sync maintain --deep`", a, lambda: a.cli("sync", "maintain", "--deep"))
     return results
 
 
-OLD_COSTS = {
-    "`sync backup`, both databases changed": "4 Class A (issue)",
-    "`sync backup`, nothing changed": "4 Class A (issue)",
-    "`sync sync`, nothing to do (no-op)": "a LIST per sync (issue)",
-}
-
-
-def ops_lines(results: list[tuple[str, Counter[OpKey]]]) -> list[str]:
-    return ops_table([(scenario, ops, OLD_COSTS.get(scenario, "—")) for scenario, ops in results])
-
-
-# --- timings on the local backend --------------------------------------------------------------
-
-
-def time_size(root: Path, size: int, sizes: Sizes) -> tuple[int, list[Pair]]:
-    """Backup and restore of one parts.db of ``size`` bytes, against the SQLite baseline."""
-    env = sync_env(root)
-    stamps = Stamps()
-    with environment(env):
-        directory = Path(env["CASMAN_DATABASE_DIR"] or "")
-        actual = build_sized(directory, size)
-        context = make_context("local")
-        source = directory / PARTS_DB
-        temp, copy = root / "baseline.tmp", root / "baseline.copy"
-        label = fmt_bytes(actual)
-        baseline_label = "`Connection.backup` + `shutil.copyfile`"
-
-        def baseline() -> float:
-            return sqlite_backup_and_copy(source, temp, copy)
-
-        def one_backup() -> float:
-            touch(directory, PARTS_DB, stamps.next())
-            return timed(lambda: backup_database(context, PARTS_DB, "benchmark"))
-
-        backup_pair = paired(
-            Pair(f"backup to `local`, {label} parts.db", baseline_label),
-            one_backup,
-            baseline,
-            sizes.runs,
-        )
-        durable_pair = paired(
-            Pair(
-                f"backup to `local`, {label} parts.db",
-                "`Connection.backup` + `shutil.copyfile` + fsync of the copy",
-            ),
-            one_backup,
-            lambda: sqlite_backup_and_copy(source, temp, copy, durable=True),
-            sizes.runs,
-        )
-        newest = list_backups(context.storage, PARTS_DB)[0].name
-
-        def one_restore(remote_backup: bool) -> Callable[[], float]:
-            def run() -> float:
-                shutil.rmtree(directory / SAFETY_DIR, ignore_errors=True)
-                return timed(lambda: restore(context, newest, remote_backup=remote_backup))
-
-            return run
-
-        restore_pair = paired(
-            Pair(f"restore from `local` (default: safety copies), {label}", baseline_label),
-            one_restore(True),
-            baseline,
-            sizes.runs,
-        )
-        restore_nb_pair = paired(
-            Pair(f"restore from `local` `--no-backup`, {label}", baseline_label),
-            one_restore(False),
-            baseline,
-            sizes.runs,
-        )
-        if not (directory / STATE_FILE).exists():
-            raise RuntimeError("the sync state was never written")
-    return actual, [backup_pair, durable_pair, restore_pair, restore_nb_pair]
-
-
-def run(sizes: Sizes) -> list[str]:
-    pairs: list[Pair] = []
+def run() -> list[str]:
     with tempfile.TemporaryDirectory(prefix="casman-bench-sync-") as name:
-        work = Path(name)
-        for index, size in enumerate(SIZES_BYTES):
-            _, found = time_size(work / f"size{index}", size, sizes)
-            pairs += found
-        counts = count_scenarios(work / "counts", "local")
+        counts = count_scenarios(Path(name), {})
+        shutil.rmtree(name, ignore_errors=True)
     return [
-        "### 2. Sync on the `local` backend (issue «Pluggable backups»)",
+        "### 2. Requests per sync command on `local` (issues 19 and 20)",
         "",
-        TABLE_HEADER,
-        *(pair.row() for pair in pairs),
+        "Demo database (the quick start's), two sites sharing one store; each command run "
+        "once through the real CLI in this process (billing classes are the default cost "
+        "model's; the local disk is not billed). *Bytes moved* = PUT bodies + GET bodies.",
         "",
-        "- Each backup follows a one-row change, so every timed backup uploads; "
-        f"`keep_versions` is {KEEP_VERSIONS}, so once 10 versions exist each backup also "
-        "deletes the oldest (as in steady use).",
-        "- A casman backup = online snapshot (`Connection.backup`) + fsync + SHA-256 + record "
-        "count, one LIST, one PUT (temp file, fsync, atomic link), sync-state update, "
-        "retention. A restore = GET + SHA-256 check + `PRAGMA integrity_check` + schema check + "
-        "a local safety snapshot + (default) a remote safety backup (here unchanged, so no "
-        "upload) + atomic install. The baseline does neither fsync nor checks.",
-        "",
-        "Requests per command on `local` (the billing classes are the default cost model's; "
-        "the local disk is not billed and no quota is enforced):",
-        "",
-        *ops_lines(counts),
+        *ops_table(counts),
     ]

@@ -7,32 +7,32 @@
 * the same with ``antennas=ANTENNAS_100X, churned=CHURNED_100X``: issue #12's 100×
   database (50,528 parts and events, 10,000 chains); :func:`place_antennas` adds the grid
   positions and assignments, :func:`build_demo` the quick start's one-chain database.
-* :func:`build_sized`: a ``parts.db`` grown with realistic ``parts`` rows until its file
-  reaches a target size (no blobs), plus an empty ``assembled_casm.db``.
+
+The bulk rows go in with change capture off and then get their *genesis* records
+(:func:`casman.db.records.write_genesis`, one record per row, in the same transaction): the
+database is what a casman 0.x database is once adopted, so the sync engine sees a realistic
+record set (one record per row) instead of one record holding a hundred thousand rows.
 """
 
 from __future__ import annotations
 
 import itertools
-import sqlite3
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from pathlib import Path
 
 from common import ROOT
 
+from casman.db import capture, records
 from casman.db.assembly import connect
 from casman.db.chains import all_chains
 from casman.db.connection import open_databases, write_transaction
 from casman.db.parts import add_parts
 from casman.db.positions import all_coordinates, assign, load_coordinates
-from casman.db.schema import ASSEMBLY_DB, PARTS_DB
 from casman.db.snap_boards import load_boards
 from casman.domain.connections import parse_part
 from casman.domain.grid import parse_grid_code
-from casman.domain.parts import MAX_SERIAL, NUMBERED_TYPES, POLARIZATIONS, PartType
+from casman.domain.parts import NUMBERED_TYPES, POLARIZATIONS, PartType
 from casman.domain.snap import PORTS_PER_BOARD, SLOT_LETTERS, SnapPort
 from casman.domain.timestamps import to_iso
 
@@ -119,7 +119,8 @@ def build_full_array(
     directory: Path, antennas: int = ANTENNAS_10X, churned: int = CHURNED_CHAINS
 ) -> ArrayInfo:
     """The 10× database (or, with ``antennas=ANTENNAS_100X, churned=CHURNED_100X``, the
-    100× one); checks its own shape with ``all_chains`` (untimed)."""
+    100× one), its rows with their genesis records; checks its own shape with
+    ``all_chains`` (untimed)."""
     ports = all_snap_ports()
     parts_rows: list[tuple[str, str, str | None, str, str]] = [
         (part_number(kind, serial, pol), kind.name, pol, STAMP, STAMP)
@@ -167,8 +168,13 @@ def build_full_array(
     conn = open_databases(directory)
     try:
         with write_transaction(conn):
-            conn.executemany(_INSERT_PART, parts_rows)
-            conn.executemany(_INSERT_EVENT, events)
+            capture.set_capture(conn, False)
+            try:
+                conn.executemany(_INSERT_PART, parts_rows)
+                conn.executemany(_INSERT_EVENT, events)
+                records.write_genesis(conn)
+            finally:
+                capture.set_capture(conn, True)
         report = load_boards(conn, SNAP_BOARDS_CSV)
         conn.execute("ANALYZE")
         found = all_chains(conn)
@@ -213,7 +219,7 @@ def build_demo(directory: Path) -> None:
 
 def build_small(directory: Path, antennas: int = 10) -> None:
     """A handful of parts and one connection per antenna: what `casman parts list` reads in
-    the start-up figure, and what the request-count scenarios back up."""
+    the start-up figure."""
     rows = [
         (part_number(kind, serial, "P1"), kind.name, "P1", STAMP, STAMP)
         for kind in (PartType.ANTENNA, PartType.LNA)
@@ -241,46 +247,24 @@ def build_small(directory: Path, antennas: int = 10) -> None:
         conn.close()
 
 
-def _all_part_rows() -> Iterator[tuple[str, str, str, str, str]]:
-    for kind in NUMBERED_TYPES:
-        for pol in POLARIZATIONS:
-            for serial in range(1, MAX_SERIAL + 1):
-                yield (part_number(kind, serial, pol), kind.name, pol, STAMP, STAMP)
-
-
-def build_sized(directory: Path, target_bytes: int, batch: int = 4_000) -> int:
-    """Grow ``parts.db`` with parts rows until the file is at least ``target_bytes``.
-
-    Returns the final size of ``parts.db`` (WAL checkpointed into it).
-    """
+def add_spare_pairs(directory: Path, first: int, count: int) -> list[tuple[str, str]]:
+    """``count`` new ANTENNA/LNA pairs numbered from ``first`` (one ordinary, recorded write),
+    each free to be connected by one scripted scan; returns their part numbers."""
+    pairs = [
+        (part_number(PartType.ANTENNA, n, "P1"), part_number(PartType.LNA, n, "P1"))
+        for n in range(first, first + count)
+    ]
     conn = open_databases(directory)
-    path = directory / PARTS_DB
-    rows = _all_part_rows()
     try:
-        while chunk := list(islice(rows, batch)):
-            with write_transaction(conn):
-                conn.executemany(_INSERT_PART, chunk)
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            if path.stat().st_size >= target_bytes:
-                break
+        with write_transaction(conn):
+            conn.executemany(
+                _INSERT_PART,
+                [
+                    (name, kind, "P1", STAMP, STAMP)
+                    for pair in pairs
+                    for name, kind in zip(pair, ("ANTENNA", "LNA"), strict=True)
+                ],
+            )
     finally:
         conn.close()
-    return path.stat().st_size
-
-
-_TOUCH = {
-    PARTS_DB: "UPDATE parts SET date_modified = ? WHERE id = 1",
-    ASSEMBLY_DB: "UPDATE assembly SET connected_scan_time = ? WHERE id = 1",
-}
-
-
-def touch(directory: Path, db_name: str, value: str) -> None:
-    """Change one row of a database without growing it (so the next backup uploads)."""
-    conn = sqlite3.connect(directory / db_name, timeout=30)
-    try:
-        with conn:
-            changed = conn.execute(_TOUCH[db_name], (value,)).rowcount
-    finally:
-        conn.close()
-    if changed != 1:
-        raise RuntimeError(f"{db_name} has no row 1 to change")
+    return pairs

