@@ -34,6 +34,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
+WAIT_MS = 120_000
 
 pytestmark = [
     pytest.mark.slow,
@@ -58,7 +59,7 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
-        thread.join(timeout=10)
+        thread.join(timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +79,9 @@ def page(request: pytest.FixtureRequest, browser: Any) -> Iterator[Any]:
     """A fresh page at desktop or phone size that fails the test on any console error."""
     viewport = DESKTOP if request.param == "desktop" else PHONE
     context = browser.new_context(viewport=viewport, device_scale_factor=1)
+    # every wait is for a condition and ends when it holds; the deadline (Playwright's
+    # default is 30 s) only ends a broken test, so it is generous for a busy machine
+    context.set_default_timeout(WAIT_MS)
     tab = context.new_page()
     errors: list[str] = []
     tab.on(
