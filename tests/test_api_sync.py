@@ -265,6 +265,7 @@ def test_a_database_with_local_changes_receives_and_never_publishes(
     assert pending["pending_changes"] == 1  # the local part still waits to go off-site
 
 
+@pytest.mark.slow
 def test_consumer_processes_follow_another_sites_publication(
     world: dict[str, Path], site: Site
 ) -> None:

@@ -25,6 +25,8 @@ from casman.storage.operations import BackendHandle
 from casman.storage.plugins import get_backend_spec
 from tests.conftest import REPO_ROOT
 
+pytestmark = pytest.mark.slow  # separate processes
+
 KEY = "backups/parts.db/20261205_171057_parts.db"
 WAIT_SECONDS = 120.0
 

@@ -19,6 +19,7 @@ import pytest
 from casman.testing.sftp import start_sftp_server, stop_sftp_server
 
 
+@pytest.mark.slow
 def test_stopping_leaves_no_pending_task_loop_or_thread(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
