@@ -37,19 +37,11 @@ from casman.storage import (
     UnknownBackendError,
     hookimpl,
 )
-from casman.storage import hookspecs as hookspecs_module
-from casman.storage.plugins import (
-    BUILTIN_PLUGIN_NAMES,
-    backend_specs,
-    describe_settings,
-    get_backend_spec,
-    get_plugin_manager,
-    mask_secret,
-    open_storage,
-    plugin_report,
-    reset_plugin_manager,
-    resolve_options,
-)
+from casman import hookspecs as hookspecs_module
+from casman.plugins import BUILTIN_PLUGIN_NAMES, get_plugin_manager, reset_plugin_manager
+from casman.storage.opening import open_storage
+from casman.storage.options import describe_settings, mask_secret, resolve_options
+from casman.storage.registry import backend_specs, get_backend_spec, plugin_report
 from tests.conftest import MEMORY_PLUGIN_DIR, ensure_memory_plugin_installed
 
 TESTS_DIR = Path(__file__).parent
@@ -398,7 +390,7 @@ def test_plugins_json_is_stable() -> None:
     reset_plugin_manager()
     assert run_cli("plugins", "--json").output == first
     document = json.loads(first)
-    assert sorted(document) == ["backends", "plugins"]
+    assert sorted(document) == ["backends", "hooks", "plugins"]
     assert sorted(document["plugins"][0]) == [
         "backends",
         "builtin",

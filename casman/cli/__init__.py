@@ -193,7 +193,7 @@ def _after_change(database_dir: Path, change: Change) -> None:
     import logging
 
     from casman.cli.common import get_config
-    from casman.sync.auto import fire_after_change
+    from casman.plugins import fire_after_change
 
     logging.getLogger("casman.cli").debug(
         "committed %s on %s (%d record(s))", change.kind, change.db_name, change.count

@@ -76,7 +76,7 @@ def complete_backend(
 ) -> list[CompletionItem]:
     """The backends the installed plugins register (``disabled`` turns sync off)."""
     try:
-        from casman.storage.plugins import backend_specs
+        from casman.storage.registry import backend_specs
 
         names = [*sorted(backend_specs()), "disabled"]
     except Exception:  # a broken plugin must not break the shell

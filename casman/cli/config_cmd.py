@@ -125,7 +125,8 @@ def automatic_backups(settings: Any) -> tuple[bool, str]:
 
 
 def _backend_rows(settings: Any, name: str) -> list[tuple[str, object, str]]:
-    from casman.storage.plugins import describe_settings, get_backend_spec
+    from casman.storage.options import describe_settings
+    from casman.storage.registry import get_backend_spec
 
     spec = get_backend_spec(name)
     section = settings.section(name)

@@ -1,4 +1,5 @@
-"""``casman plugins``: what loaded, what each plugin registers, and what failed and why.
+"""``casman plugins``: what loaded, what each plugin registers, every hook implementation
+with its plugin (built-ins included, in call order), and what failed and why.
 
 The first place to look when ``--backend r2`` says "unknown backend": a plugin that failed
 to import is listed here with its reason instead of breaking every command. No setting
@@ -13,8 +14,9 @@ from typing import Any
 
 import click
 
+from casman.plugins import HookImplementation, hook_implementations
 from casman.storage.backend import BackendSpec
-from casman.storage.plugins import PluginInfo, backend_owner, backend_specs, plugin_report
+from casman.storage.registry import PluginInfo, backend_owner, backend_specs, plugin_report
 
 
 def _plugin_json(info: PluginInfo) -> dict[str, Any]:
@@ -35,6 +37,7 @@ def _backend_json(spec: BackendSpec) -> dict[str, Any]:
         "plugin": backend_owner(spec.name),
         "description": spec.description,
         "conditional_writes": spec.capabilities.conditional_writes,
+        "protocol": spec.protocol,
         "options": [
             {
                 "name": option.name,
@@ -49,13 +52,35 @@ def _backend_json(spec: BackendSpec) -> dict[str, Any]:
     }
 
 
+def _hooks_json(found: list[HookImplementation]) -> dict[str, list[dict[str, Any]]]:
+    hooks: dict[str, list[dict[str, Any]]] = {}
+    for impl in found:
+        hooks.setdefault(impl.hook, []).append(
+            {
+                "plugin": impl.plugin,
+                "wrapper": impl.wrapper,
+                "tryfirst": impl.tryfirst,
+                "trylast": impl.trylast,
+            }
+        )
+    return hooks
+
+
 def report_json() -> dict[str, Any]:
-    """The stable ``--json`` document: plugins in load order, backends sorted by name."""
+    """The stable ``--json`` document: plugins in load order, backends sorted by name, and
+    each hook's implementations in the order pluggy calls them."""
     specs = backend_specs()
     return {
         "plugins": [_plugin_json(info) for info in plugin_report()],
         "backends": [_backend_json(specs[name]) for name in sorted(specs)],
+        "hooks": _hooks_json(hook_implementations()),
     }
+
+
+def _impl_label(impl: HookImplementation) -> str:
+    marks = [m for m, on in (("wrapper", impl.wrapper), ("tryfirst", impl.tryfirst)) if on]
+    marks += ["trylast"] if impl.trylast else []
+    return f"{impl.plugin} [{', '.join(marks)}]" if marks else impl.plugin
 
 
 def _origin(info: PluginInfo) -> str:
@@ -86,16 +111,29 @@ def _echo_human() -> None:
         env = [option.env for option in spec.options if option.env]
         settings = f" (settings: {', '.join(env)})" if env else ""
         click.echo(f"  {name.ljust(width)}  {spec.description}{settings}")
+    click.echo("Hooks (implementations in call order):")
+    for hook, impls in _group(hook_implementations()).items():
+        names = ", ".join(_impl_label(impl) for impl in impls) or "none"
+        click.echo(f"  {hook}: {names}")
     if failed:
         click.echo("Failed to load:")
         for info in failed:
             click.echo(f"  {info.name} ({_origin(info)}): {info.error}")
 
 
+def _group(found: list[HookImplementation]) -> dict[str, list[HookImplementation]]:
+    from casman.hookspecs import HOOK_NAMES
+
+    grouped: dict[str, list[HookImplementation]] = {hook: [] for hook in HOOK_NAMES}
+    for impl in found:
+        grouped.setdefault(impl.hook, []).append(impl)
+    return grouped
+
+
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins(as_json: bool) -> None:
-    """List loaded plugins and the storage backends they register."""
+    """List plugins, the backends they register and every hook implementation."""
     if as_json:
         click.echo(json.dumps(report_json(), indent=2, sort_keys=True))
     else:

@@ -14,7 +14,7 @@ from collections.abc import Generator
 
 import click
 
-from casman.storage.hookspecs import hookimpl
+from casman.hookspecs import hookimpl
 from casman.storage.operations import BackendHandle, StorageOp
 
 BIG_BYTES = 4 * 1024 * 1024
@@ -56,7 +56,7 @@ def show_progress_on_terminal() -> None:
 
     if not sys.stderr.isatty() or verbosity() == QUIET:
         return
-    from casman.storage.plugins import get_plugin_manager
+    from casman.plugins import get_plugin_manager
 
     manager = get_plugin_manager()
     if manager.get_plugin(PLUGIN_NAME) is None:

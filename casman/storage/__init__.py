@@ -2,10 +2,11 @@
 
 Plugins import only from ``casman.storage`` (and ``casman.testing`` in their tests), so the
 modules behind these names can be reorganised without breaking third-party backends. The
-PluginManager itself lives in :mod:`casman.storage.plugins` and is deliberately not
-imported here: importing a plugin must never load every other plugin.
+PluginManager itself lives in :mod:`casman.plugins` and is deliberately not imported here:
+importing a plugin must never load every other plugin.
 """
 
+from casman.hookspecs import hookimpl, hookspec
 from casman.storage.backend import (
     Backend,
     BackendFactory,
@@ -17,10 +18,12 @@ from casman.storage.backend import (
     ObjectInfo,
     OperationKind,
 )
+from casman.storage.compat import OLDEST_PROTOCOL, PROTOCOL_VERSION
 from casman.storage.errors import (
     BackendConfigError,
     BackendUnavailableError,
     ChecksumMismatchError,
+    IncompatibleBackendError,
     InvalidKeyError,
     ObjectNotFoundError,
     ObjectTooLargeError,
@@ -29,11 +32,18 @@ from casman.storage.errors import (
     StorageError,
     UnknownBackendError,
 )
-from casman.storage.hookspecs import hookimpl, hookspec
 from casman.storage.keys import validate_key, validate_prefix
-from casman.storage.operations import BackendHandle, Storage, StorageOp, content_md5
+from casman.storage.operations import (
+    BackendHandle,
+    Storage,
+    StorageOp,
+    StorageResult,
+    content_md5,
+)
 
 __all__ = [
+    "OLDEST_PROTOCOL",
+    "PROTOCOL_VERSION",
     "Backend",
     "BackendConfigError",
     "BackendFactory",
@@ -44,6 +54,7 @@ __all__ = [
     "Capabilities",
     "ChecksumMismatchError",
     "CostModel",
+    "IncompatibleBackendError",
     "InvalidKeyError",
     "ListPage",
     "ObjectInfo",
@@ -55,6 +66,7 @@ __all__ = [
     "Storage",
     "StorageError",
     "StorageOp",
+    "StorageResult",
     "UnknownBackendError",
     "content_md5",
     "hookimpl",

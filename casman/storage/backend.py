@@ -2,7 +2,7 @@
 
 A backend never validates keys, counts quota, retries or enforces its size limit: the host
 does that around every call (see :mod:`casman.storage.operations` and
-:mod:`casman.storage.plugins`). It only moves bytes and metadata and maps its SDK's
+:mod:`casman.storage.put_limit`). It only moves bytes and metadata and maps its SDK's
 failures onto :mod:`casman.storage.errors`.
 
 This module is the whole contract: everything a backend may return (:class:`ObjectInfo`,
@@ -172,7 +172,8 @@ class BackendSpec:
 
     The factory receives the resolved options (config section overlaid with environment
     variables and defaults) and returns a ready backend; it should not do network I/O so
-    that ``casman sync status`` can report reachability itself.
+    that ``casman sync status`` can report reachability itself. When its return annotation
+    names the backend's class, the class is checked when the plugin registers.
     """
 
     name: str
@@ -180,6 +181,10 @@ class BackendSpec:
     description: str
     options: tuple[BackendOption, ...] = ()
     capabilities: Capabilities = field(default_factory=Capabilities)
+    protocol: int = 1
+    """The storage protocol (the version of ``docs/writing-a-backend.md``) the backend was
+    written to; 1 when not declared, as the first guide had no number. A version this
+    casman does not serve is refused at load (:mod:`casman.storage.compat`)."""
 
 
 OperationKind = Literal["put", "get", "head", "list", "delete"]

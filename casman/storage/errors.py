@@ -48,6 +48,12 @@ class BackendConfigError(StorageError):
     request_sent = False
 
 
+class IncompatibleBackendError(BackendConfigError):
+    """A backend this casman cannot use as it is: a storage protocol version it does not
+    serve, a missing method, or a parameter without a default that casman never passes.
+    Raised when the backend is loaded, before any request."""
+
+
 class BackendUnavailableError(StorageError):
     """The backend cannot be reached or refused access; the message says what to check."""
 

@@ -13,16 +13,23 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import pluggy
 
+from casman.hookspecs import hookimpl
 from casman.storage.backend import Backend, BackendSpec, ListPage, ObjectInfo, OperationKind
-from casman.storage.errors import BackendUnavailableError
-from casman.storage.hookspecs import hookimpl
+from casman.storage.compat import BackendCalls, check_protocol, inspect_backend
+from casman.storage.errors import BackendUnavailableError, ObjectTooLargeError
 from casman.storage.keys import validate_key, validate_prefix
 
 DEFAULT_PAGE_SIZE = 1000
+
+StorageResult: TypeAlias = ObjectInfo | tuple[bytes, ObjectInfo] | ListPage | bool | None
+"""What ``casman_storage_op`` returns, and what a wrapper's ``yield`` gives it (the hook is
+``firstresult``: one value, never a list): an ObjectInfo for put and head, ``(body, info)``
+for get, a ListPage for list, True for delete, None for a dry-run op stopped before the
+backend."""
 
 
 @dataclass
@@ -38,6 +45,16 @@ class BackendHandle:
     impl: Backend
     settings: Mapping[str, Any]
     state_dir: Path
+    _calls: BackendCalls | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def calls(self) -> BackendCalls:
+        """What the host may pass to this backend's methods, inspected once; raises
+        IncompatibleBackendError (one line) for a backend casman cannot use."""
+        if self._calls is None:
+            check_protocol(self.spec)
+            self._calls = inspect_backend(self.impl, self.name, self.spec.capabilities)
+        return self._calls
 
 
 @dataclass
@@ -64,23 +81,43 @@ def content_md5(body: bytes) -> str:
 
 
 class CoreStorageOpPlugin:
-    """casman's own implementation of ``casman_storage_op``: perform the request."""
+    """casman's own implementation of ``casman_storage_op``: perform the request, passing
+    each method only the arguments it accepts (:mod:`casman.storage.compat`)."""
 
     @hookimpl(trylast=True)
-    def casman_storage_op(self, backend: BackendHandle, op: StorageOp) -> object:
+    def casman_storage_op(self, backend: BackendHandle, op: StorageOp) -> StorageResult:
         impl = backend.impl
+        calls = backend.calls
         if op.kind == "put":
             assert op.body is not None and op.content_md5 is not None
+            conditions: dict[str, Any] = {}
+            for name in ("if_none_match", "if_match"):
+                value = getattr(op, name)
+                if calls.accepts("put", name):
+                    conditions[name] = value
+                elif value is not None:
+                    raise NotImplementedError(
+                        f"backend {backend.name} has no conditional writes (its put() takes "
+                        f"no {name}); nothing was sent"
+                    )
             return impl.put(
                 op.key,
                 op.body,
                 metadata=op.metadata,
                 content_md5=op.content_md5,
-                if_none_match=op.if_none_match,
-                if_match=op.if_match,
+                **conditions,
             )
         if op.kind == "get":
-            return impl.get(op.key, max_bytes=op.max_bytes)
+            if calls.accepts("get", "max_bytes"):
+                body, info = impl.get(op.key, max_bytes=op.max_bytes)
+            else:
+                body, info = impl.get(op.key)  # written before get(max_bytes=…) existed
+            if op.max_bytes is not None and len(body) > op.max_bytes:
+                raise ObjectTooLargeError(
+                    f"object {op.key} is {len(body):,} bytes, more than the "
+                    f"{op.max_bytes:,} allowed; refused after reading it"
+                )
+            return body, info
         if op.kind == "head":
             return impl.head(op.key)
         if op.kind == "list":

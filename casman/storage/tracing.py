@@ -13,8 +13,8 @@ import sys
 import time
 from collections.abc import Generator
 
+from casman.hookspecs import hookimpl
 from casman.storage.backend import ListPage
-from casman.storage.hookspecs import hookimpl
 from casman.storage.operations import BackendHandle, StorageOp
 
 TRACE_ENV = "CASMAN_TRACE_PLUGINS"

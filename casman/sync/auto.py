@@ -18,7 +18,7 @@ from pathlib import Path
 
 from casman.config import Config
 from casman.db.changes import Change
-from casman.storage.hookspecs import hookimpl
+from casman.hookspecs import hookimpl
 
 PLUGIN_NAME = "casman.sync.auto"
 LOG_NAME = ".casman-publisher.log"
@@ -71,7 +71,7 @@ def fire_after_change(config: Config, database_dir: Path, change: Change) -> Non
 
     The program that writes (the CLI) subscribes this to :mod:`casman.db.changes`.
     """
-    from casman.storage.plugins import get_plugin_manager
+    from casman.plugins import get_plugin_manager
 
     pm = get_plugin_manager()
     if pm.get_plugin(PLUGIN_NAME) is None:

@@ -31,6 +31,6 @@ def open_session(
     config: Config, backend: str | None = None, purpose: str = "", *, automatic: bool = False
 ) -> Session:
     """A session on the configured (or named) backend; every request passes the hooks."""
-    from casman.storage.plugins import open_storage
+    from casman.storage.opening import open_storage
 
     return Session(config, open_storage(config, backend, purpose=purpose, automatic=automatic))

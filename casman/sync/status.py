@@ -11,7 +11,7 @@ from casman.config import Config
 from casman.errors import CasmanError
 from casman.storage import quota
 from casman.storage.errors import QuotaExceededError
-from casman.storage.plugins import describe_settings
+from casman.storage.options import describe_settings
 from casman.sync.offsite import pending
 from casman.sync.session import Session
 from casman.sync.site.state import SiteState, store_location

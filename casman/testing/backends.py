@@ -18,7 +18,7 @@ from casman.storage import Backend, BackendHandle, BackendSpec, Storage
 
 def backend_spec(name: str) -> BackendSpec:
     """The spec a loaded plugin registered as ``name`` (UnknownBackendError if none)."""
-    from casman.storage.plugins import get_backend_spec
+    from casman.storage.registry import get_backend_spec
 
     return get_backend_spec(name)
 
@@ -34,7 +34,7 @@ def resolved_options(
     ``environ`` replaces the process environment entirely (default: empty), so a test is
     never influenced by the developer's own variables.
     """
-    from casman.storage.plugins import resolve_options
+    from casman.storage.options import resolve_options
 
     return resolve_options(backend_spec(name), section or {}, environ or {})
 
@@ -64,7 +64,7 @@ def open_backend(
     timeouts of automatic backups.
     """
     from casman.config import Config
-    from casman.storage.plugins import open_storage
+    from casman.storage.opening import open_storage
 
     config = Config(database_dir=state_dir, sections={name: dict(section or {})})
     return open_storage(config, name, environ=dict(environ or {}), automatic=automatic)
@@ -82,8 +82,8 @@ def storage_for(
     Without ``spec`` the backend runs under a throwaway spec named ``under-test`` with the
     capabilities the instance declares (``backend.capabilities``) or the defaults.
     """
+    from casman.plugins import get_plugin_manager
     from casman.storage.backend import Capabilities, declared_capabilities
-    from casman.storage.plugins import get_plugin_manager
 
     if spec is None:
         spec = BackendSpec(
@@ -109,27 +109,27 @@ def resolve_options(
     spec: BackendSpec, section: Mapping[str, Any], environ: Mapping[str, str]
 ) -> dict[str, Any]:
     """Each option of ``spec`` resolved as casman does (environment > section > default)."""
-    from casman.storage import plugins
+    from casman.storage import options
 
-    return plugins.resolve_options(spec, section, environ)
+    return options.resolve_options(spec, section, environ)
 
 
 def describe_settings(spec: BackendSpec, settings: Mapping[str, Any]) -> dict[str, Any]:
     """Settings as casman prints them (``sync status``): secrets and URL passwords masked."""
-    from casman.storage import plugins
+    from casman.storage import options
 
-    return plugins.describe_settings(spec, settings)
+    return options.describe_settings(spec, settings)
 
 
 def mask_url_credentials(text: str) -> str:
     """``text`` with the password of any URL in it masked, as casman shows URLs."""
-    from casman.storage import plugins
+    from casman.storage import options
 
-    return plugins.mask_url_credentials(text)
+    return options.mask_url_credentials(text)
 
 
 def get_plugin_manager() -> Any:
     """The process-wide plugin manager (to register a throwaway plugin in a test)."""
-    from casman.storage import plugins
+    from casman import plugins
 
     return plugins.get_plugin_manager()

@@ -68,7 +68,7 @@ class BackendConformance:
         """What the backend declares: on the instance, else in its registered spec."""
         if self.backend_name is None:
             return declared_capabilities(backend, _anonymous_spec(backend, Capabilities()))
-        from casman.storage.plugins import get_backend_spec
+        from casman.storage.registry import get_backend_spec
 
         return declared_capabilities(backend, get_backend_spec(self.backend_name))
 
@@ -76,7 +76,8 @@ class BackendConformance:
 
     @pytest.fixture
     def storage(self, backend: Backend, capabilities: Capabilities, tmp_path: Path) -> Storage:
-        from casman.storage.plugins import get_backend_spec, get_plugin_manager
+        from casman.plugins import get_plugin_manager
+        from casman.storage.registry import get_backend_spec
 
         if self.backend_name is not None:
             spec = dataclasses.replace(
@@ -187,7 +188,7 @@ class BackendConformance:
     def test_put_over_declared_limit_is_refused_before_sending(
         self, backend: Backend, capabilities: Capabilities, tmp_path: Path
     ) -> None:
-        from casman.storage.plugins import get_plugin_manager
+        from casman.plugins import get_plugin_manager
 
         small = dataclasses.replace(capabilities, max_single_put_bytes=8)
         spec = _anonymous_spec(backend, small)

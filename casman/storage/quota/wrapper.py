@@ -21,11 +21,11 @@ from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from casman.hookspecs import hookimpl
 from casman.storage.errors import (
     QuotaExceededError,
     StorageError,
 )
-from casman.storage.hookspecs import hookimpl
 from casman.storage.operations import BackendHandle, StorageOp
 from casman.storage.quota.limits import (
     BLOCK_PERCENT,
