@@ -7,6 +7,7 @@ price. The request counts are section 2's scenarios, on ``s3``.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import tempfile
@@ -78,11 +79,8 @@ def timings(root: Path, client: Any, runs: int) -> list[Pair]:
         converge(session)
         scan(site.directory, next(pairs))
         converge(session)  # first connection and credential lookup, untimed
-        segment = next(
-            key
-            for key in (o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"])
-            if key.startswith("log/")
-        )
+        head = json.loads(client.get_object(Bucket=bucket, Key="head.json")["Body"].read())
+        segment = next(iter(head["sites"].values()))["key"]  # the one-scan segment
         segment_body = client.get_object(Bucket=bucket, Key=segment)["Body"].read()
         head_body = client.get_object(Bucket=bucket, Key="head.json")["Body"].read()
 
