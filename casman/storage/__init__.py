@@ -7,6 +7,7 @@ importing a plugin must never load every other plugin.
 """
 
 from casman.hookspecs import hookimpl, hookspec
+from casman.storage import plainfiles
 from casman.storage.backend import (
     Backend,
     BackendFactory,
@@ -71,6 +72,7 @@ __all__ = [
     "content_md5",
     "hookimpl",
     "hookspec",
+    "plainfiles",
     "validate_key",
     "validate_prefix",
 ]

@@ -1,7 +1,8 @@
 """Objects as plain files on any fsspec filesystem, their metadata in a file beside them.
 
-The layout is ``local``'s: the body at ``<root>/<key>``, its MD5, size and metadata in
-``<root>/<key>@meta.json`` (the same format, so either backend reads what the other wrote),
+The layout is ``local``'s, :mod:`casman.storage.plainfiles` (one copy, shared by both): the
+body at ``<root>/<key>``, its MD5, size and metadata in ``<root>/<key>@meta.json`` (so
+either backend reads what the other wrote),
 temp files ``.<name>@<random>.tmp``, and while a key is being written a lock file
 ``<name>@lock``, removed when the write ends. ``@`` cannot occur in a key.
 
@@ -17,7 +18,6 @@ NotImplementedError, and the backend declares ``conditional_writes=False``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -26,7 +26,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -40,15 +39,14 @@ from casman.storage import (
     ObjectTooLargeError,
     PreconditionFailedError,
     StorageError,
+    plainfiles,
     validate_key,
 )
+from casman.storage.plainfiles import META_SUFFIX, READ_ATTEMPTS, Entry, encode_meta
 
-META_SUFFIX = "@meta.json"
+__all__ = ["META_SUFFIX", "Entry", "Primitives", "TreeStore", "encode_meta"]
+
 LOCK_SUFFIX = "@lock"
-META_FORMAT = "casman-local/2"
-MAX_ENTRIES = 2
-MAX_META_BYTES = 1024 * 1024
-READ_ATTEMPTS = 4
 READ_PAUSE_SECONDS = 0.05
 LOCK_WAIT_SECONDS = 20.0
 STALE_TEMP_SECONDS = 24 * 3600.0
@@ -57,38 +55,7 @@ STALE_TEMP_SECONDS = 24 * 3600.0
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Entry:
-    md5: str
-    size: int
-    metadata: Mapping[str, str]
-
-
-def encode_meta(entries: Sequence[Entry]) -> bytes:
-    payload = {
-        "format": META_FORMAT,
-        "objects": [{"md5": e.md5, "size": e.size, "metadata": dict(e.metadata)} for e in entries],
-    }
-    return json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=True).encode("ascii")
-
-
-def decode_meta(raw: bytes) -> list[Entry]:
-    if len(raw) > MAX_META_BYTES:
-        raise ValueError("metadata file too large")
-    payload = json.loads(raw)
-    if payload.get("format") != META_FORMAT:
-        raise ValueError("unknown format")
-    entries = []
-    for item in payload["objects"]:
-        md5, size, metadata = item["md5"], item["size"], item["metadata"]
-        if not isinstance(md5, str) or not isinstance(size, int) or isinstance(size, bool):
-            raise ValueError("md5 or size has the wrong type")
-        entries.append(Entry(md5, size, {str(k): str(v) for k, v in dict(metadata).items()}))
-    return entries
-
-
-def _damaged(key: str, why: str) -> ChecksumMismatchError:
-    return ChecksumMismatchError(f"stored object {key} is damaged ({why}); restore another backup")
+_damaged = plainfiles.damaged
 
 
 class Primitives:
@@ -238,10 +205,7 @@ class TreeStore:
             raw = self._call("read metadata of", key, lambda: self._cat(path + META_SUFFIX))
         except FileNotFoundError:
             return None
-        try:
-            return decode_meta(raw)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise _damaged(key, f"unreadable metadata file {key}{META_SUFFIX}") from None
+        return plainfiles.decode_meta(raw, key)
 
     def _info_of(self, path: str, key: str) -> dict[str, Any]:
         info: dict[str, Any] = self._call("read", key, lambda: self.fs.info(path))
@@ -286,26 +250,20 @@ class TreeStore:
                 entries = self._entries(path, key)  # read after the body
             if body is not None:
                 size = len(body)
-            candidates = [entry for entry in entries or () if entry.size == size]
+            candidates = plainfiles.of_size(entries, size)
             if body is None and entries is not None:
                 if not candidates:
                     continue
-                if len({entry.md5 for entry in candidates}) == 1:
-                    return None, self._object(key, candidates[0], info)
+                trusted = plainfiles.unambiguous(candidates)
+                if trusted is not None:
+                    return None, self._object(key, trusted, info)
                 body = self._call("read", key, lambda: self._cat(path))  # same size: compare
             if body is None:  # no sidecar: a file put there by hand
                 body = self._call("read", key, lambda: self._cat(path))
-            md5 = hashlib.md5(body).hexdigest()
-            if entries is None:
-                entry = Entry(md5, len(body), {})
-                return (body if want_body else None), self._object(key, entry, info)
-            match = next((e for e in candidates if e.md5 == md5 and e.size == len(body)), None)
+            match = plainfiles.match_body(entries, body)
             if match is not None:
                 return (body if want_body else None), self._object(key, match, info)
-        if not candidates:
-            recorded = " or ".join(str(entry.size) for entry in entries or ())
-            raise _damaged(key, f"{size} bytes instead of {recorded}")
-        raise _damaged(key, "MD5 of the body differs from the one recorded")
+        raise plainfiles.mismatch(key, entries, size)
 
     def _object(self, key: str, entry: Entry, info: Mapping[str, Any]) -> ObjectInfo:
         return ObjectInfo(
@@ -365,7 +323,7 @@ class TreeStore:
 
     @staticmethod
     def _entries_for(entry: Entry, current: Entry | None) -> list[Entry]:
-        return [entry, *([current] if current is not None else [])][:MAX_ENTRIES]
+        return plainfiles.entries_for(entry, current)
 
     def _kind(self, path: str, key: str) -> str | None:
         """``directory``, ``file`` or None (absent), from one ``info`` call (no race

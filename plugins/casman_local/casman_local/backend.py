@@ -6,10 +6,11 @@ For the key ``backups/parts.db/20261122_144609_parts.db`` the store holds::
     backups/parts.db/20261122_144609_parts.db@meta.json   its MD5, size and metadata
     .casman@lock                                           one lock file for the whole store
 
-so a backup opens with ``sqlite3`` on the day casman is unavailable. ``@`` cannot occur in
-a key, so no sidecar, temp file (``.<name>@<random>.tmp``) or lock can be taken for an
-object, and a key such as ``HEAD.json`` has a sidecar (``HEAD.json@meta.json``) that no
-key can name.
+so a backup opens with ``sqlite3`` on the day casman is unavailable. The layout and the
+reader's entry matching are :mod:`casman.storage.plainfiles`, shared with ``fsspec``.
+``@`` cannot occur in a key, so no sidecar, temp file (``.<name>@<random>.tmp``) or lock
+can be taken for an object, and a key such as ``HEAD.json`` has a sidecar
+(``HEAD.json@meta.json``) that no key can name.
 
 Why a reader never sees an object without its metadata, nor a half-written one:
 
@@ -65,23 +66,25 @@ from casman.storage import (
     ObjectNotFoundError,
     ObjectTooLargeError,
     PreconditionFailedError,
+    plainfiles,
     validate_key,
 )
+from casman.storage.plainfiles import (
+    MAX_META_BYTES,
+    META_SUFFIX,
+    READ_ATTEMPTS,
+    Entry,
+    encode_meta,
+    entries_for,
+)
 
-META_SUFFIX = "@meta.json"
-"""Appended to an object's file name to name its metadata file."""
 LOCK_NAME = ".casman@lock"
 """The store's one lock file, at its root."""
-META_FORMAT = "casman-local/2"
-MAX_ENTRIES = 2
-"""A sidecar lists the newest body and the one it replaces (for a reader or a crash)."""
 LEGACY_SUFFIX = "@casman"
 LEGACY_MAGIC = b"CASMAN-OBJECT/1 "
 LEGACY_LOCK_DIR = "@locks"
 MAX_HEADER_BYTES = 1024 * 1024
-MAX_META_BYTES = 1024 * 1024
 LOCK_TIMEOUT_SECONDS = 30.0
-READ_ATTEMPTS = 4
 READ_PAUSE_SECONDS = 0.02
 # Filesystems without hard links (FAT on USB sticks, some SMB mounts) fail os.link with one
 # of these; there the create-only publish is a rename, made safe by the store lock (every
@@ -89,37 +92,8 @@ READ_PAUSE_SECONDS = 0.02
 _NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK}
 
 
-@dataclass(frozen=True)
-class Entry:
-    """What a sidecar records about one body."""
-
-    md5: str
-    size: int
-    metadata: Mapping[str, str]
-
-    def to_json(self) -> dict[str, object]:
-        return {"md5": self.md5, "size": self.size, "metadata": dict(self.metadata)}
-
-
-def _entry_from_json(data: object) -> Entry:
-    if not isinstance(data, dict):
-        raise ValueError("entry is not an object")
-    metadata = data["metadata"]
-    if not isinstance(metadata, dict):
-        raise ValueError("metadata is not an object")
-    md5, size = data["md5"], data["size"]
-    if not isinstance(md5, str) or not isinstance(size, int) or isinstance(size, bool):
-        raise ValueError("md5 or size has the wrong type")
-    return Entry(md5, size, {str(name): str(value) for name, value in metadata.items()})
-
-
-def encode_meta(entries: Sequence[Entry]) -> bytes:
-    payload = {"format": META_FORMAT, "objects": [entry.to_json() for entry in entries]}
-    return json.dumps(payload, indent=1, sort_keys=True, ensure_ascii=True).encode("ascii")
-
-
-def _damaged(key: str, why: str) -> ChecksumMismatchError:
-    return ChecksumMismatchError(f"stored object {key} is damaged ({why}); restore another backup")
+_damaged = plainfiles.damaged
+_is_ours = plainfiles.is_bookkeeping
 
 
 def _sent_md5(content_md5: str) -> bytes:
@@ -151,11 +125,6 @@ def _fsync_dir(directory: str) -> None:
 
 def _mtime(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
-
-
-def _is_ours(name: str) -> bool:
-    """Bookkeeping (sidecars, temp files, the lock, the 0.1 layout): never a key."""
-    return "@" in name
 
 
 @dataclass(frozen=True)
@@ -282,15 +251,7 @@ class LocalBackend:
             return None
         except OSError as error:
             raise self._unavailable("read", self.meta_path(path), error) from None
-        try:
-            if len(raw) > MAX_META_BYTES:
-                raise ValueError("too large")
-            payload = json.loads(raw)
-            if payload.get("format") != META_FORMAT:
-                raise ValueError("unknown format")
-            return [_entry_from_json(item) for item in payload["objects"]]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise _damaged(key, f"unreadable metadata file {key}{META_SUFFIX}") from None
+        return plainfiles.decode_meta(raw, key)
 
     def _write_meta(self, path: str, entries: Sequence[Entry]) -> None:
         """Replace the sidecar atomically and durably (before the body it describes)."""
@@ -315,7 +276,6 @@ class LocalBackend:
     ) -> tuple[bytes | None, ObjectInfo]:
         path = self.object_path(key)
         entries: list[Entry] | None = None
-        candidates: list[Entry] = []
         size = 0
         for attempt in range(READ_ATTEMPTS):
             if attempt:
@@ -338,28 +298,21 @@ class LocalBackend:
                         f"object {key} is {size:,} bytes, more than the {max_bytes:,} "
                         "allowed; not read"
                     )
-                candidates = [entry for entry in entries or () if entry.size == size]
+                candidates = plainfiles.of_size(entries, size)
                 if not want_body and entries is not None:
                     if not candidates:
                         continue
-                    if len({entry.md5 for entry in candidates}) == 1:
-                        return None, self._info(key, candidates[0], status.st_mtime)
+                    trusted = plainfiles.unambiguous(candidates)
+                    if trusted is not None:
+                        return None, self._info(key, trusted, status.st_mtime)
                 try:
                     body = stream.read()
                 except OSError as error:
                     raise self._unavailable("read", path, error) from None
-            md5 = hashlib.md5(body).hexdigest()
-            if entries is None:  # a plain file copied in by hand: its bytes say it all
-                return body if want_body else None, self._info(
-                    key, Entry(md5, len(body), {}), status.st_mtime
-                )
-            match = next((e for e in candidates if e.md5 == md5 and e.size == len(body)), None)
+            match = plainfiles.match_body(entries, body)
             if match is not None:
                 return body if want_body else None, self._info(key, match, status.st_mtime)
-        if not candidates:
-            recorded = " or ".join(str(entry.size) for entry in entries or ())
-            raise _damaged(key, f"{size} bytes instead of {recorded}")
-        raise _damaged(key, "MD5 of the body differs from the one recorded")
+        raise plainfiles.mismatch(key, entries, size)
 
     def _read_legacy(
         self, key: str, path: str, *, want_body: bool, max_bytes: int | None
@@ -498,7 +451,7 @@ class LocalBackend:
                 raise PreconditionFailedError(
                     f"object {key} changed since it was read (ETag differs); not overwritten"
                 )
-        entries = [entry, *([current] if current is not None else [])][:MAX_ENTRIES]
+        entries = entries_for(entry, current)
         self._write_meta(path, entries)
         if if_none_match == "*":
             self._link_new(key, temp, path, current)

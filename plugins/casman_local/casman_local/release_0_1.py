@@ -54,7 +54,8 @@ def downgrade(root: Path) -> None:
     Used to turn a store made by today's ``casman sync backup`` into the one 0.1 would
     have made from the same snapshots: each object's body and metadata, 0.1's files.
     """
-    from casman_local.backend import META_SUFFIX, LocalBackend
+    from casman.storage.plainfiles import META_SUFFIX
+    from casman_local.backend import LocalBackend
 
     backend = LocalBackend(root)
     keys = [info.key for info in backend.list_page("", None, 10_000).objects]
