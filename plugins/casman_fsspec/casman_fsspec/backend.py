@@ -6,10 +6,11 @@ can do atomically (:mod:`casman_fsspec.tree` explains what is needed):
 
 - ``memory://``: every call holds one lock of this process, where the store lives;
 - ``file://``: ``O_EXCL`` and ``os.replace``;
-- ``sftp://`` / ``ssh://`` (paramiko): an exclusive open and ``posix-rename@openssh.com``;
+- ``sftp://`` / ``ssh://``, through paramiko or sshfs (whichever class fsspec resolves): an
+  exclusive open and ``posix-rename@openssh.com``;
 - ``s3://`` / ``s3a://`` (s3fs): S3's own ``If-None-Match`` / ``If-Match`` on one PUT;
-- anything else (gcs, azure, webdav, smb…): none. Such a store holds and returns backups,
-  and casman refuses to publish heads there (several sites could overwrite each other).
+- anything else (gcs, azure, webdav, smb…): none, and none is emulated. casman publishes
+  there all the same, with plain writes: see the README for what that costs.
 
 The filesystem is created on first use, so building a backend does no network I/O.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from casman.storage import (
@@ -35,14 +36,15 @@ from casman_fsspec.tree import (
     MemoryPrimitives,
     Primitives,
     SFTPPrimitives,
+    SSHFSPrimitives,
     TreeStore,
 )
 
 S3_PROTOCOLS = {"s3", "s3a"}
 S3_MAX_SINGLE_PUT_BYTES = 5 * 1024**3
 INSTALL_HINTS: Mapping[str, str] = {
-    "sftp": "pip install 'casman-fsspec[sftp]' (paramiko)",
-    "ssh": "pip install 'casman-fsspec[sftp]' (paramiko)",
+    "sftp": "pip install 'casman-fsspec[sftp]' (paramiko) or 'casman-fsspec[sshfs]'",
+    "ssh": "pip install 'casman-fsspec[sftp]' (paramiko) or 'casman-fsspec[sshfs]'",
     "s3": "pip install 'casman-fsspec[s3]' (s3fs)",
     "s3a": "pip install 'casman-fsspec[s3]' (s3fs)",
     "gcs": "pip install 'casman-fsspec[gcs]' (gcsfs)",
@@ -65,17 +67,23 @@ def protocol_of(url: str) -> str:
     return scheme.lower() if separator else "file"
 
 
+PRIMITIVES: Mapping[str, Callable[[], Primitives]] = {
+    "fsspec.implementations.memory.MemoryFileSystem": MemoryPrimitives,
+    "fsspec.implementations.local.LocalFileSystem": LocalPrimitives,
+    "fsspec.implementations.sftp.SFTPFileSystem": SFTPPrimitives,
+    "sshfs.spec.SSHFileSystem": SSHFSPrimitives,
+}
+"""The filesystem classes whose atomic operations casman knows, by their full name: a
+protocol may resolve to either of two classes (``sftp``: paramiko's, or sshfs's when sshfs
+is installed). A subclass is not assumed to keep its base's guarantees: it may override
+the very calls they rest on."""
+
+
 def primitives_for(protocol: str, filesystem_class: type) -> Primitives | None:
-    """The atomic operations this filesystem has, or None: decided by the class fsspec
-    uses for the protocol, never assumed from the name alone."""
-    module = filesystem_class.__module__
-    if module == "fsspec.implementations.memory":
-        return MemoryPrimitives()
-    if module == "fsspec.implementations.local":
-        return LocalPrimitives()
-    if module == "fsspec.implementations.sftp":
-        return SFTPPrimitives()
-    return None
+    """The atomic operations of whatever class fsspec resolves for the protocol, or None:
+    decided by the class, never assumed from the protocol's name."""
+    make = PRIMITIVES.get(f"{filesystem_class.__module__}.{filesystem_class.__qualname__}")
+    return make() if make is not None else None
 
 
 def capabilities_for(protocol: str, primitives: Primitives | None) -> Capabilities:

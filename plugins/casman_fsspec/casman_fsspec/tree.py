@@ -44,7 +44,17 @@ from casman.storage import (
 )
 from casman.storage.plainfiles import META_SUFFIX, READ_ATTEMPTS, Entry, encode_meta
 
-__all__ = ["META_SUFFIX", "Entry", "Primitives", "TreeStore", "encode_meta"]
+__all__ = [
+    "META_SUFFIX",
+    "Entry",
+    "LocalPrimitives",
+    "MemoryPrimitives",
+    "Primitives",
+    "SFTPPrimitives",
+    "SSHFSPrimitives",
+    "TreeStore",
+    "encode_meta",
+]
 
 LOCK_SUFFIX = "@lock"
 READ_PAUSE_SECONDS = 0.05
@@ -143,6 +153,39 @@ class SFTPPrimitives(Primitives):
 
     def replace(self, fs: Any, source: str, target: str) -> None:
         fs.ftp.posix_rename(source, target)
+
+
+class SSHFSPrimitives(Primitives):
+    """SFTP through sshfs (asyncssh): the same two server operations as paramiko's, sent on
+    one of sshfs's SFTP channels. sshfs's own ``mv`` falls back to copy-and-delete where
+    ``posix-rename`` is missing; this never does (the rename fails instead)."""
+
+    name = "sftp via sshfs (exclusive open, posix-rename)"
+
+    def create_exclusive(self, fs: Any, path: str, data: bytes) -> None:
+        from fsspec.asyn import sync
+
+        async def create() -> None:
+            async with fs._pool.get() as channel, channel.open(path, "xb") as handle:
+                await handle.write(data)
+
+        try:
+            sync(fs.loop, create)
+        except OSError:
+            raise
+        except Exception as error:  # asyncssh's SFTPError: v3 says "failure" for EEXIST
+            if fs.exists(path) or "exist" in str(error).lower():
+                raise FileExistsError(path) from None
+            raise
+
+    def replace(self, fs: Any, source: str, target: str) -> None:
+        from fsspec.asyn import sync
+
+        async def rename() -> None:
+            async with fs._pool.get() as channel:
+                await channel.posix_rename(source, target)
+
+        sync(fs.loop, rename)
 
 
 class TreeStore:

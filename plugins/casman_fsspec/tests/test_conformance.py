@@ -14,7 +14,8 @@ from casman_fsspec.backend import FsspecBackend
 
 from casman.testing import BackendConformance
 from casman.testing.moto import FAKE_CREDENTIALS
-from casman.testing.sftp import SFTPServerInfo
+
+from .conftest import SFTPLogin
 
 
 class TestMemoryConformance(BackendConformance):
@@ -34,12 +35,16 @@ class TestFileConformance(BackendConformance):
 
 
 class TestSFTPConformance(BackendConformance):
+    """Once through paramiko, once through sshfs: whichever class fsspec resolves."""
+
     backend_name = "fsspec"
 
     @pytest.fixture
-    def backend(self, sftp_server: SFTPServerInfo) -> FsspecBackend:
+    def backend(self, sftp: SFTPLogin) -> FsspecBackend:
         folder = f"store-{uuid.uuid4().hex[:12]}"
-        return FsspecBackend(sftp_server.url(folder), sftp_server.options())
+        backend = FsspecBackend(sftp.url(folder), sftp.options())
+        assert backend.capabilities.conditional_writes, sftp.implementation
+        return backend
 
 
 def s3_options(endpoint: str) -> dict[str, Any]:

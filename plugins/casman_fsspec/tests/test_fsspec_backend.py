@@ -19,7 +19,8 @@ from casman.storage import (
     PreconditionFailedError,
     content_md5,
 )
-from casman.testing.sftp import SFTPServerInfo
+
+from .conftest import SFTPLogin
 
 KEY = "backups/parts.db/HEAD.json"
 
@@ -46,13 +47,13 @@ def _race(attempts: list[Callable[[], None]]) -> list[str]:
     return sorted(outcomes)
 
 
-def _sftp(server: SFTPServerInfo, folder: str) -> FsspecBackend:
-    return FsspecBackend(server.url(folder), server.options())  # its own SSH connection
+def _sftp(login: SFTPLogin, folder: str) -> FsspecBackend:
+    return FsspecBackend(login.url(folder), login.options())  # its own SSH connection
 
 
-def test_sftp_create_only_race_has_one_winner(sftp_server: SFTPServerInfo) -> None:
+def test_sftp_create_only_race_has_one_winner(sftp: SFTPLogin) -> None:
     folder = f"race-{uuid.uuid4().hex[:8]}"
-    writers = [_sftp(sftp_server, folder) for _ in range(4)]
+    writers = [_sftp(sftp, folder) for _ in range(4)]
 
     def attempt(backend: FsspecBackend, index: int) -> Callable[[], None]:
         body = f"writer {index}".encode()
@@ -64,10 +65,10 @@ def test_sftp_create_only_race_has_one_winner(sftp_server: SFTPServerInfo) -> No
     assert _race([attempt(b, i) for i, b in enumerate(writers)]) == ["lost"] * 3 + ["won"]
 
 
-def test_sftp_compare_and_swap_race_has_one_winner(sftp_server: SFTPServerInfo) -> None:
+def test_sftp_compare_and_swap_race_has_one_winner(sftp: SFTPLogin) -> None:
     folder = f"cas-{uuid.uuid4().hex[:8]}"
-    first = _sftp(sftp_server, folder).put(KEY, b"v0", metadata={}, content_md5=content_md5(b"v0"))
-    writers = [_sftp(sftp_server, folder) for _ in range(4)]
+    first = _sftp(sftp, folder).put(KEY, b"v0", metadata={}, content_md5=content_md5(b"v0"))
+    writers = [_sftp(sftp, folder) for _ in range(4)]
 
     def attempt(backend: FsspecBackend, index: int) -> Callable[[], None]:
         body = f"writer {index}".encode()
@@ -77,7 +78,7 @@ def test_sftp_compare_and_swap_race_has_one_winner(sftp_server: SFTPServerInfo) 
         )
 
     assert _race([attempt(b, i) for i, b in enumerate(writers)]) == ["lost"] * 3 + ["won"]
-    files = sorted(p.name for p in (sftp_server.root / folder).rglob("*") if p.is_file())
+    files = sorted(p.name for p in (sftp.server.root / folder).rglob("*") if p.is_file())
     assert files == ["HEAD.json", "HEAD.json@meta.json"]  # no lock or temp file left
 
 
