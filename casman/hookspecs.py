@@ -12,8 +12,8 @@ What a caller gets back, by hook (pluggy's rules, written down so a wrapper know
 - ``casman_storage_op`` is ``firstresult``: the caller, and every ``wrapper=True``
   implementation at its ``yield``, gets **one** value, a :data:`~casman.storage.StorageResult`
   (never a list), or the exception the inner implementations raised.
-- ``casman_after_change``: a list with one ``None`` per implementation, which casman
-  ignores; an implementation returns ``None``.
+- ``casman_after_change``: an empty list, which casman ignores: every implementation
+  returns ``None``, and pluggy leaves ``None`` out of a hook's results.
 """
 
 from __future__ import annotations

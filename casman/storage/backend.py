@@ -57,9 +57,12 @@ class Backend(Protocol):
     PreconditionFailedError. They must be atomic where the store checks them (a server-side
     precondition, an exclusive create, a compare-and-swap under a real lock), never a
     check-then-write; a backend that cannot do that declares ``conditional_writes=False``
-    and may raise NotImplementedError for them. ``content_md5`` is the base64 MD5 of
-    ``body``; a backend must refuse (ChecksumMismatchError) and store nothing when it does
-    not match.
+    and may leave both parameters out of ``put`` (the host never passes them then).
+    ``content_md5`` is the base64 MD5 of ``body``; a backend must refuse
+    (ChecksumMismatchError) and store nothing when it does not match.
+
+    The host passes each method only the arguments it accepts (:mod:`casman.storage.compat`):
+    a ``get`` without ``max_bytes`` is called without it and the host enforces the limit.
 
     A backend instance may also carry a ``capabilities`` attribute (a :class:`Capabilities`):
     the host then uses it instead of the registered spec's, for a backend whose abilities
@@ -144,8 +147,9 @@ class Capabilities:
     assume about it.
 
     - ``conditional_writes``: ``if_none_match``/``if_match`` are real (see
-      :class:`Backend`). Without them casman refuses to publish a head (several sites
-      could overwrite each other), so such a backend can store and read backups only.
+      :class:`Backend`). Without them casman publishes all the same, with plain writes: a
+      head update lost to another site's costs a re-upload, never data
+      (``docs/writing-a-backend.md`` says what exactly).
     - ``cost_model``: how requests are billed (the quota wrapper counts by it).
     - ``max_single_put_bytes``: the largest body one ``put`` may carry. The host refuses
       a larger upload with ObjectTooLargeError (``request_sent=False``) before it is
