@@ -69,7 +69,7 @@ def test_a_backup_opens_with_sqlite3(casman: CasmanRunner, store: Path) -> None:
     assert _count(newest) == 6
     assert (newest.parent / (newest.name + META_SUFFIX)).is_file()
     metadata = json.loads((newest.parent / (newest.name + META_SUFFIX)).read_text())
-    assert metadata["objects"][0]["metadata"]["database"] == "parts.db"
+    assert metadata["objects"][0]["metadata"]["casman-database"] == "parts.db"
     # nothing else but the heads, the backups, their metadata and the one lock file
     names = {path.name for path in store.rglob("*") if path.is_file()}
     assert not [n for n in names if n.endswith("@casman") or n.endswith(".lock")]
@@ -93,18 +93,18 @@ def test_a_0_1_store_is_read_then_converted_by_maintain(casman: CasmanRunner, st
     # converted in place by maintain, which says so
     report = json.loads(casman.ok("sync", "maintain", "--json").stdout)
     assert report["problems"] == {}
-    assert len(report["verified"]) == len(before)
+    checkpoint_keys = {k for c in before["checkpoints"] for k in c["keys"].values()}
+    assert checkpoint_keys <= set(report["verified"])
     assert any(line.startswith("converted backups/parts.db/") for line in report["tidied"])
     assert "removed the 0.1 lock folder @locks/" in report["tidied"]
     assert legacy_files(store) == []
     assert _count(_newest(store, "parts.db")) == 6
     assert json.loads(casman.ok("sync", "list", "--json").stdout) == before
 
-    # and still a working store: restore the older backup, back up again
-    older = next(e["key"] for e in before if e["database"] == "parts.db" and e["records"] == 4)
-    casman.ok("sync", "restore", older, "--no-backup")
-    listed = json.loads(casman.ok("parts", "list", "--json").stdout)
-    assert len(listed) == 4
+    # and still a working store: the older checkpoint restores, maintain finds nothing
+    older = min(before["checkpoints"], key=lambda c: c["records"])["keys"]["parts.db"]
+    casman.ok("sync", "restore", older, "--output", str(store.parent / "then"))
+    assert _count(store.parent / "then" / "parts.db") == 4
     again = json.loads(casman.ok("sync", "maintain", "--json").stdout)
     assert again["tidied"] == [] and again["problems"] == {}
 
