@@ -22,8 +22,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from casman import hookspecs as hookspecs_module
 from casman.cli import cli
 from casman.config import Config, SyncSettings
+from casman.plugins import BUILTIN_PLUGIN_NAMES, get_plugin_manager, reset_plugin_manager
 from casman.storage import (
     Backend,
     BackendConfigError,
@@ -37,8 +39,6 @@ from casman.storage import (
     UnknownBackendError,
     hookimpl,
 )
-from casman import hookspecs as hookspecs_module
-from casman.plugins import BUILTIN_PLUGIN_NAMES, get_plugin_manager, reset_plugin_manager
 from casman.storage.opening import open_storage
 from casman.storage.options import describe_settings, mask_secret, resolve_options
 from casman.storage.registry import backend_specs, get_backend_spec, plugin_report
@@ -584,3 +584,82 @@ def test_the_host_refuses_a_put_over_the_declared_limit_before_sending(tmp_path:
         pm.unregister(name="recorder")
         pm.unregister(name="counting-provider")
     assert isinstance(counting, Backend)
+
+
+# -- one host: built-ins listed, loaded per hook, every hookimpl shown ---------------------
+
+
+def test_a_hook_loads_only_the_builtins_that_implement_it() -> None:
+    from casman.plugins import plugin_manager_for
+
+    pm = plugin_manager_for("casman_after_change")
+    names = [name for name, _ in pm.list_name_plugin()]
+    assert "casman.sync.auto" in names
+    assert not [n for n in names if n.startswith("casman.storage.")]
+    assert "memory" in names  # entry points may implement any hook: all are loaded
+    # the storage built-ins come later, yet are registered before every entry point
+    get_plugin_manager()
+    names = [name for name, _ in pm.list_name_plugin()]
+    assert set(names[: len(BUILTIN_PLUGIN_NAMES)]) == set(BUILTIN_PLUGIN_NAMES)
+
+
+def test_the_call_order_does_not_depend_on_which_hook_came_first() -> None:
+    from casman.plugins import hook_implementations, plugin_manager_for
+
+    first = [(i.hook, i.plugin) for i in hook_implementations()]
+    reset_plugin_manager()
+    plugin_manager_for("casman_after_change")
+    assert [(i.hook, i.plugin) for i in hook_implementations()] == first
+    storage_op = [i.plugin for i in hook_implementations() if i.hook == "casman_storage_op"]
+    assert storage_op[0] == "casman.storage.put_limit"
+    assert storage_op[-1] == "casman.storage.operations"
+
+
+def test_a_builtin_listed_with_the_wrong_hooks_is_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from casman import plugins
+
+    wrong = plugins.BuiltinPlugin(
+        "casman.sync.auto", "casman.sync.auto:AutoBackupPlugin", ("casman_storage_op",)
+    )
+    monkeypatch.setattr(plugins, "BUILTIN_PLUGINS", (wrong,))
+    reset_plugin_manager()
+    with pytest.raises(RuntimeError, match=r"implements \['casman_after_change'\] but is listed"):
+        get_plugin_manager()
+
+
+def test_casman_plugins_shows_every_hookimpl_with_its_plugin() -> None:
+    text = run_cli("plugins").output
+    hooks = text.split("Hooks (implementations in call order):\n", 1)[1]
+    assert "  casman_after_change: casman.sync.auto\n" in hooks
+    assert "casman.storage.put_limit [wrapper, tryfirst]" in hooks
+    assert "casman.storage.operations [trylast]" in hooks
+    register_line = next(line for line in hooks.splitlines() if "casman_register_backends" in line)
+    assert "memory" in register_line and "local" in register_line
+    document = json.loads(run_cli("plugins", "--json").output)
+    implementers = {i["plugin"] for impls in document["hooks"].values() for i in impls}
+    loaded = {p["name"] for p in document["plugins"] if p["error"] is None}
+    assert implementers == loaded  # every plugin implements something, and is shown
+
+
+@pytest.mark.slow
+def test_a_one_shot_write_loads_no_storage_wrapper(tmp_path: Path) -> None:
+    """It fires casman_after_change only, so quota, tracing and the size limit stay out."""
+    probe = (
+        "import sys\n"
+        "from casman.cli import main\n"
+        "try:\n    main(['parts', 'add', 'ANTENNA', '1', '1'])\n"
+        "except SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('casman.'))))\n"
+    )
+    env = {**os.environ, "CASMAN_DATABASE_DIR": str(tmp_path / "db"), "HOME": str(tmp_path)}
+    env["CASMAN_AUTO_BACKUP"] = "false"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert "casman.sync.auto" in loaded  # the hook was fired
+    for module in ("casman.storage.quota", "casman.storage.tracing", "casman.storage.put_limit"):
+        assert module not in loaded
