@@ -97,8 +97,7 @@ def active_links(conn: sqlite3.Connection) -> ActiveLinks:
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row here
     rows = cursor.execute(
-        "SELECT part_number, connected_to, connection_status FROM asm.assembly"
-        " ORDER BY id"
+        "SELECT part_number, connected_to, connection_status FROM asm.assembly ORDER BY id"
     )
     return links_from_events(rows)
 
@@ -307,8 +306,7 @@ class LinkReader:
 def _active_partners(conn: sqlite3.Connection, column: str, other: str, part: str) -> list[str]:
     """Parts currently linked to ``part`` where ``part`` sits in ``column``."""
     rows = conn.execute(
-        f"SELECT {other}, connection_status FROM asm.assembly WHERE {column} = ?"
-        " ORDER BY id",
+        f"SELECT {other}, connection_status FROM asm.assembly WHERE {column} = ? ORDER BY id",
         (part,),
     )
     state: dict[str, str] = {}
