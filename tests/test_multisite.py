@@ -335,6 +335,7 @@ class World:
         assert sets[0] == sets[1] == sets[2], "sites hold different records"
         assert tables[0] == tables[1] == tables[2], "sites' tables differ"
         result = conflicts[0]
+        by_id_all = {r.id: r for r in result.records}
         listed = {(c.ref, c.kind) for c in result.conflicts}
         listed_refs = {c.ref for c in result.conflicts}
         # no conflict dropped while unresolved: gone only once a record settled it
@@ -342,7 +343,9 @@ class World:
             if (ref, kind) in listed or ref in listed_refs:
                 continue
             heads = result.heads.get(ref, set())
-            assert not (ids & heads) or len(heads) == 1, f"conflict on {ref} dropped"
+            effects = {_effect(by_id_all[h], ref) for h in heads}
+            # gone is right once a record settled it, or when the rows agree again
+            assert not (ids & heads) or len(effects) == 1, f"conflict on {ref} dropped"
         # every removal stands or is listed as a conflict
         by_id = {r.id: r for r in result.records}
         live = _live_pairs(result.tables.log)
@@ -371,6 +374,16 @@ class World:
                     )
         twice = [number for number, rows in created.items() if len(rows) > 1]
         assert not twice, f"part numbers issued twice: {twice}"
+
+
+def _effect(record: Any, ref: str) -> object:
+    """What ``record`` left of ``ref`` (its last operation on it, without the row id)."""
+    last = [op for op in record.ops if op.ref == ref][-1]
+    if last.row is None:
+        return None
+    if last.table == "assembly":
+        return last.row.get("connection_status")
+    return tuple(sorted((k, v) for k, v in last.row.items() if k != "id"))
 
 
 def _live_pairs(log: list[dict[str, Any]]) -> set[tuple[Any, Any]]:

@@ -165,25 +165,30 @@ def _fetch(
     read: list[str] = []
     for _site, tip in sorted(head.sites.items()):
         key: str | None = tip.key
-        while key is not None and key not in already and key not in read:
+        chain: list[str] = []
+        whole = True
+        while key is not None and key not in already and key not in read and key not in chain:
             try:
                 segment = segments.download(session.storage, key)
-            except ObjectNotFoundError:
-                log.warning("segment %s named by the store is missing", key)
-                outcome.set_aside.append(f"{key}: missing")
+            except (ObjectNotFoundError, DamagedObjectError) as error:
+                problem = (
+                    f"{key}: missing" if isinstance(error, ObjectNotFoundError) else str(error)
+                )
+                log.warning("%s", problem)
+                outcome.set_aside.append(problem)
                 outcome.damaged.append(key)
-                break
-            except DamagedObjectError as error:
-                log.warning("%s", error)
-                outcome.set_aside.append(str(error))
-                outcome.damaged.append(key)
+                whole = False
                 break
             found.extend(segment.records)
             for problem in segment.refused:
                 log.warning("%s", problem)
                 outcome.set_aside.append(problem)
-            read.append(key)
+            chain.append(key)
             key = segment.previous
+        # a chain broken by a damaged segment is walked again next time, so the damage is
+        # noted in the head until a site holding its records has published them again
+        if whole:
+            read.extend(chain)
     return found, read
 
 
@@ -302,11 +307,13 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
         head, founded = _open_store(session, conn, state, publish)
         array = _check_array(session, conn, head, location)
         outcome = SyncOutcome(location, array, founded_store=founded, rounds=round_number)
+        everything = False  # publish every record this site holds, in one segment
         if _rolled_back(head, state):
             log.warning("the store at %s was rolled back; publishing again", location)
             outcome.rolled_back = True
             site_state.forget_store(location)
             state.tips, state.own_key, state.published_seq = {}, None, 0
+            everything = True
         me = record_store.get_meta(conn, record_store.META_SITE)
         held = _held_damaged(head, me, site_state.segments_read(location))
         if held:
@@ -315,6 +322,7 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
             site_state.forget_store(location)
             state.own_key = None  # the new segment holds everything: no chain behind it
             state.published_seq = 0
+            everything = True
         found, read = _fetch(session, head, state, site_state, outcome)
         received = receive(conn, found)
         site_state.mark_published(location, (r.id for r in found))
@@ -329,7 +337,11 @@ def _converge(session: Session, conn: sqlite3.Connection, publish: bool) -> Sync
         newest_seq = state.published_seq
         if publish:
             newest_seq, candidates = record_store.records_after(conn, state.published_seq)
-            published = site_state.published(location) if candidates else set()
+            # a segment that starts a new chain must hold everything: records this round
+            # found in the store sit in segments its chain no longer reaches
+            published = set()
+            if candidates and not everything:
+                published = site_state.published(location)
             pending = [r for r in candidates if r.id not in published]
         own_tip = head.sites.get(me) if me else None
         stale_tip = (

@@ -164,11 +164,20 @@ class SiteState:
             conn.execute("COMMIT")
 
     def forget_store(self, location: str) -> None:
-        """After a rollback or a wipe: nothing is assumed to be in the store any more."""
+        """After a rollback or a wipe: nothing is assumed to be in the store any more.
+
+        The watermark, this site's newest segment and the tips go in the same transaction:
+        a process killed right after must not find "published up to N" beside an empty
+        set of published records (it would never send them again)."""
         with self._open() as conn:
             conn.execute("BEGIN")
             conn.execute("DELETE FROM published WHERE location = ?", (location,))
             conn.execute("DELETE FROM segments_read WHERE location = ?", (location,))
+            conn.execute(
+                "UPDATE stores SET published_seq = 0, own_key = NULL, tips = '{}'"
+                " WHERE location = ?",
+                (location,),
+            )
             conn.execute("COMMIT")
 
     def binding(self) -> tuple[str | None, int] | None:
