@@ -117,37 +117,38 @@ def _limit_reached_exactly(count: int, step: int) -> int:
 def test_backups_until_95_percent_then_blocked_before_anything_is_sent(
     r2: R2, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    write_config(tmp_path, class_a=1000)
-    r2.ok("backup", "--parts", "--force")  # the first one also builds the head
+    write_config(tmp_path, class_a=1000, keep=1000)
+    r2.ok("backup")  # the first one also founds the store
+    r2.ok("backup")  # the second publishes the site's tip (its first sync had none)
     first = r2.tracker()
-    r2.ok("backup", "--parts", "--force")
+    r2.ok("backup")
     start = r2.tracker()
     cost_a, cost_b = start["class_a"] - first["class_a"], start["class_b"] - first["class_b"]
-    assert cost_a >= 1 and (start["backups"], start["restores"]) == (2, 0)
+    assert cost_a >= 1 and (start["backups"], start["restores"]) == (3, 0)
     limit = _limit_reached_exactly(start["class_a"], cost_a)
     write_config(tmp_path, class_a=limit)
     caplog.set_level(logging.WARNING, logger="casman.quota")
     done = 0
     while r2.tracker()["class_a"] < 0.95 * limit:
-        r2.ok("backup", "--parts", "--force")
+        r2.ok("backup")
         done += 1
         tracker = r2.tracker()
         assert (tracker["class_a"], tracker["class_b"], tracker["backups"]) == (
             start["class_a"] + done * cost_a,
             start["class_b"] + done * cost_b,
-            2 + done,
+            3 + done,
         )
     reached = r2.tracker()["class_a"]
     assert reached == 0.95 * limit
     backups = {k for k in r2.objects() if k.endswith("_parts.db")}
-    assert len(backups) == 2 + done
+    assert len(backups) == 3 + done
     warnings = [r.getMessage() for r in caplog.records if r.name == "casman.quota"]
     assert len(warnings) == 1 and "of Class A operations used" in warnings[0]
 
     r2.casman.ok("parts", "add", "ANT", "1", "1")  # something new to back up
     before_objects, before = r2.objects(), r2.tracker()
     before_db = fingerprint(r2.casman.directory)
-    blocked = r2.fails("backup", "--parts")
+    blocked = r2.fails("backup")
     assert blocked.stdout == ""
     assert blocked.stderr.count("\n") == 1 and blocked.stderr.startswith("Error: ")
     assert "quota" in blocked.stderr and "Class A" in blocked.stderr
@@ -159,33 +160,34 @@ def test_backups_until_95_percent_then_blocked_before_anything_is_sent(
     assert fingerprint(r2.casman.directory) == before_db
     assert not [p for p in r2.casman.directory.glob(".*") if p.suffix == ".snapshot"]
 
-    # every command that needs a Class A request is refused (``list`` lists the database
-    # that has no head yet); a Class B read still works
-    for command in (("list",), ("backup", "--assembled"), ("maintain",), ("sync",)):
+    # every command that needs a Class A request is refused (the new part must be
+    # published); a Class B read still works
+    for command in (("sync",), ("push",), ("backup",)):
         result = r2.fails(*command)
         assert "Class A" in result.stderr and result.stderr.count("\n") == 1
     assert r2.objects() == before_objects
     assert r2.tracker()["class_a"] == reached
     class_b = r2.tracker()["class_b"]
-    r2.ok("restore", max(backups), "--no-backup")
+    r2.ok("restore", max(backups), "--output", str(tmp_path / "then"))
     assert r2.tracker()["class_b"] == class_b + 1 and r2.tracker()["class_a"] == reached
     text = r2.ok("status").stdout
     class_a_line = next(line for line in text.splitlines() if "Class A Ops" in line)
     assert "✗" in class_a_line and f"{reached} / {limit} (95.0%)" in class_a_line
     # a dry run sends nothing, so it is never blocked
-    assert "Quota cost: " in r2.ok("backup", "--parts", "--dry-run").stdout
+    assert "Quota cost: " in r2.ok("backup", "--dry-run").stdout
 
     # a new month: the request counters reset (stored bytes do not) and backups work again
     stored = sum(r2.tracker()["objects"].values())
     later = next_month(quota.now())
     monkeypatch.setattr(quota, "now", lambda: later)
     r2.casman.ok("parts", "add", "ANT", "1", "1")
-    out = r2.ok("backup", "--parts").stdout
-    assert "parts.db: backed up to backups/parts.db/" in out
+    out = r2.ok("backup").stdout
+    assert "parts.db: checkpoint backups/parts.db/" in out
     assert len({k for k in r2.objects() if k.endswith("_parts.db")}) == len(backups) + 1
     tracker = r2.tracker()
     assert tracker["month"] == later.strftime("%Y-%m")
-    assert (tracker["class_a"], tracker["class_b"], tracker["backups"]) == (cost_a, cost_b, 1)
+    # one checkpoint as before, plus publishing the new part (its segment and the head)
+    assert tracker["class_a"] == cost_a + 2 and tracker["backups"] == 1
     assert tracker["restores"] == 0
     assert sum(tracker["objects"].values()) > stored
 
@@ -195,7 +197,6 @@ def test_dry_run_sends_nothing_and_prints_the_cost(
 ) -> None:
     write_config(tmp_path, class_a=1000, keep=3)
     r2.ok("backup")
-    key = max(k for k in r2.objects() if k.endswith("_parts.db"))
     r2.casman.ok("parts", "add", "ANT", "1", "1")  # a local change a real backup would send
     objects = r2.objects()
     databases = fingerprint(r2.casman.directory)
@@ -206,19 +207,18 @@ def test_dry_run_sends_nothing_and_prints_the_cost(
         (
             ("backup", "--dry-run"),
             [
-                "GET    backups/parts.db/HEAD.json  (Class B)  (read now)",
+                "GET    head.json  (Class B)  (read now)",
+                "PUT    log/",
                 "PUT    backups/parts.db/",
+                "PUT    head.json  (Class A)",
             ],
         ),
-        (("backup", "--parts", "--dry-run"), ["PUT    backups/parts.db/HEAD.json  (Class A)"]),
-        (("restore", key, "--dry-run"), [f"GET    {key}  (Class B)  (read now)"]),
-        (("restore", key, "--no-backup", "--dry-run"), [f"GET    {key}  (Class B)"]),
-        (("maintain", "--dry-run"), ["LIST   backups/  (Class A)  (read now)"]),
+        (("sync", "--dry-run"), ["PUT    log/", "PUT    head.json  (Class A)"]),
     ]
     for args, lines in cases:
         result = r2.ok(*args)
         out = result.stdout
-        assert out.startswith("Dry run on backend r2: nothing is written"), out
+        assert "Dry run on backend r2: nothing is written" in out, out
         for line in lines:
             assert line in out, (line, out)
         assert "Quota cost:" in out.splitlines()[-1], out
@@ -226,9 +226,7 @@ def test_dry_run_sends_nothing_and_prints_the_cost(
         assert "op=put" not in result.stderr or "dry-run (not sent)" in result.stderr
         assert r2.objects() == objects
         assert fingerprint(r2.casman.directory) == databases
-    assert r2.tracker()["class_a"] == class_a + sum(
-        1 for args, _ in cases if args[0] == "maintain"
-    ), "writes are never counted; maintain's LIST was really sent"
+    assert r2.tracker()["class_a"] == class_a, "writes are never counted"
     assert not list((r2.casman.directory).glob("safety/*"))
 
 
@@ -241,7 +239,7 @@ def _casman_exe() -> list[str]:
 def test_four_processes_at_once_leave_exact_counts(r2: R2, tmp_path: Path) -> None:
     """Four ``sync list`` at once: the tracker counts exactly the requests each one traced."""
     for _ in range(5):
-        r2.ok("backup", "--force")  # default free-tier limits: tracked, never near a block
+        r2.ok("backup")  # default free-tier limits: tracked, never near a block
     backups = [k for k in r2.objects() if k.endswith(".db")]
     assert len(backups) == 10
     start = r2.tracker()
@@ -261,7 +259,8 @@ def test_four_processes_at_once_leave_exact_counts(r2: R2, tmp_path: Path) -> No
     traced = {"A": 0, "B": 0}
     for process, (stdout, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr
-        assert len(json.loads(stdout)) == len(backups)
+        listed = json.loads(stdout)["checkpoints"]
+        assert sorted(k for c in listed for k in c["keys"].values()) == sorted(backups)
         traces = [line for line in stderr.splitlines() if line.startswith("casman trace:")]
         assert traces and all(t.endswith("outcome=ok") for t in traces)
         for trace in traces:

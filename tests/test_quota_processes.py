@@ -322,7 +322,7 @@ def test_sixteen_parallel_backups_never_pass_the_quota(
 
     processes = [
         subprocess.Popen(
-            [*_casman_exe(), "sync", "--backend", "r2", "backup", "--parts", "--force"],
+            [*_casman_exe(), "sync", "--backend", "r2", "backup"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

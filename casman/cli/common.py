@@ -27,7 +27,10 @@ def get_config(ctx: click.Context | None = None) -> Config:
 
         log.debug("config file: %s", cached.source or "none (defaults)")
         log.debug("databases: %s (%s)", cached.database_dir, cached.database_dir_source)
+        chosen = root.obj.get("backend")  # `casman sync --backend NAME`
         for warning in cached.warnings:  # once per invocation: the config is cached
+            if chosen == "r2" and warning.startswith("R2_"):
+                continue  # R2_* are exactly what `--backend r2` reads
             note(f"Warning: {warning}")
     assert isinstance(cached, Config)
     return cached
