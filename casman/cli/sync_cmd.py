@@ -5,6 +5,7 @@ Thin: parses, calls the engine (:mod:`casman.sync`), renders. The engine prints 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +18,27 @@ from casman.cli.text import printable
 from casman.errors import CasmanError, UsageError
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 SYNC_DISABLED = (
     "sync is disabled (database.sync.enabled: false, backend: disabled or "
     "CASMAN_SYNC_ENABLED=false), so nothing is sent to any backend; enable it with "
     "CASMAN_SYNC_ENABLED=true or database.sync.enabled: true in config.yaml"
 )
+
+
+def _removed(flag: str, instead: str) -> Callable[[F], F]:
+    """An option of the old tool, kept hidden so that using it answers with what replaced
+    it (one line, exit 2) instead of click's bare "No such option"."""
+
+    def refuse(ctx: click.Context, param: click.Parameter, value: object) -> None:
+        if value:
+            raise UsageError(f"{flag} is gone: {instead}")
+
+    return click.option(flag, is_flag=True, hidden=True, expose_value=False, callback=refuse)
+
+
+BOTH_FILES = "both databases always travel together, as one set of changes"
 
 
 def _require_sync(ctx: click.Context) -> None:
@@ -127,6 +143,13 @@ def sync(ctx: click.Context, backend: str | None) -> None:
 
 
 @sync.command("sync", short_help="Publish this site's changes and fetch the others'.")
+@_removed(
+    "--force",
+    "a sync unites change records, there is nothing to force; to go back "
+    "to a moment use `casman sync restore --at TIME`",
+)
+@_removed("--parts", BOTH_FILES)
+@_removed("--assembled", BOTH_FILES)
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; change nothing.")
 @json_option
 @click.pass_context
@@ -173,6 +196,9 @@ def push(ctx: click.Context, as_json: bool) -> None:
 
 
 @sync.command("backup", short_help="Sync, then store a checkpoint of both databases.")
+@_removed("--force", "every change is already published; a checkpoint is always made")
+@_removed("--parts", BOTH_FILES)
+@_removed("--assembled", BOTH_FILES)
 @click.option("--dry-run", is_flag=True, help="Show the requests and quota cost; send nothing.")
 @json_option
 @click.pass_context
@@ -212,6 +238,7 @@ def backup(ctx: click.Context, dry_run: bool, as_json: bool) -> None:
 
 
 @sync.command("list", short_help="Checkpoints and the span of restorable time.")
+@_removed("--db", f"{BOTH_FILES}; each checkpoint lists both files")
 @json_option
 @click.pass_context
 def list_(ctx: click.Context, as_json: bool) -> None:
@@ -269,6 +296,7 @@ def _parse_moment(text: str) -> datetime:
 
 
 @sync.command("restore", short_help="Go back to a moment, or repair a damaged database.")
+@_removed("--no-backup", "a local safety copy is always kept, and going back never deletes history")
 @click.argument("what", required=False, metavar="[CHECKPOINT_KEY]")
 @click.option("--at", "at", help="The moment to go back to (UTC), e.g. '2026-12-01 14:03'.")
 @click.option(
