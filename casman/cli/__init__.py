@@ -170,10 +170,13 @@ def cli(
     ctx.obj["database_dir"] = database_dir
     ctx.obj["verbosity"] = level
     set_verbosity(level)
-    from casman.db.changes import subscribe
+    from casman.db.changes import subscribe, unsubscribe
 
     subscribe(_after_change)
     ctx.call_on_close(_warn_if_stale)
+    # a program that runs several commands in one process (tests, the web) must not keep
+    # reacting to changes with a listener whose click context is gone
+    ctx.call_on_close(lambda: unsubscribe(_after_change))
 
 
 def _print_version(ctx: click.Context) -> None:
