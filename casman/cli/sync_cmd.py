@@ -290,8 +290,15 @@ def _parse_moment(text: str) -> datetime:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    if moment.second == 0 and len(cleaned) <= 16:
-        moment = moment.replace(second=59, microsecond=999999)  # the whole minute given
+    # a time says "up to the end of" its last unit: 14:03 is the whole minute, 14:03:07
+    # the whole second (changes are stamped to the millisecond)
+    clock = cleaned.partition("T")[2].split("+")[0].split("Z")[0].split("-")[0]
+    if not clock:
+        moment = moment.replace(hour=23, minute=59, second=59, microsecond=999999)
+    elif clock.count(":") == 1:
+        moment = moment.replace(second=59, microsecond=999999)
+    elif "." not in clock:
+        moment = moment.replace(microsecond=999999)
     return moment.astimezone(UTC)
 
 
