@@ -64,16 +64,3 @@ class AutoBackupPlugin:
             launch_publisher(config, database_dir)
         except OSError as error:  # the change is committed: never fail it
             log.warning("automatic publishing not started: %s", error)
-
-
-def fire_after_change(config: Config, database_dir: Path, change: Change) -> None:
-    """Fire the ``casman_after_change`` hook, casman's automatic publishing registered on it.
-
-    The program that writes (the CLI) subscribes this to :mod:`casman.db.changes`.
-    """
-    from casman.plugins import get_plugin_manager
-
-    pm = get_plugin_manager()
-    if pm.get_plugin(PLUGIN_NAME) is None:
-        pm.register(AutoBackupPlugin(), name=PLUGIN_NAME)
-    pm.hook.casman_after_change(config=config, database_dir=database_dir, change=change)

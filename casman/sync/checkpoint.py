@@ -13,14 +13,13 @@ import hashlib
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import datetime
-from pathlib import Path
 
 from casman.db import records as record_store
-from casman.db.schema import ASSEMBLY_DB, DATABASE_NAMES, PARTS_DB
+from casman.db.schema import DATABASE_NAMES, PARTS_DB
 from casman.domain.timestamps import to_iso
 from casman.storage.errors import ObjectNotFoundError, PreconditionFailedError
 from casman.sync.backup_keys import new_key
-from casman.sync.errors import DamagedObjectError, SyncError
+from casman.sync.errors import SyncError
 from casman.sync.session import Session
 from casman.sync.site.snapshots import snapshot_bytes
 from casman.sync.store.head import Checkpoint, Head, read_head, write_head
@@ -125,15 +124,3 @@ def find_checkpoint(head: Head, key: str) -> Checkpoint:
         if key in checkpoint.keys.values():
             return checkpoint
     raise SyncError(f"{key} is not a checkpoint the store's head names; see `casman sync list`")
-
-
-def download_checkpoint(session: Session, checkpoint: Checkpoint, folder: Path) -> None:
-    """Both files into ``folder``, each verified against the SHA-256 the head names."""
-    for db_name in (PARTS_DB, ASSEMBLY_DB):
-        key = checkpoint.keys.get(db_name)
-        if key is None:
-            raise DamagedObjectError(f"the checkpoint of {checkpoint.created} has no {db_name}")
-        body, _ = session.storage.get(key, max_bytes=MAX_CHECKPOINT_BYTES)
-        if hashlib.sha256(body).hexdigest() != checkpoint.sha256.get(db_name):
-            raise DamagedObjectError(f"{key} does not match its SHA-256; it was not used")
-        (folder / db_name).write_bytes(body)

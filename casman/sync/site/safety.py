@@ -14,6 +14,7 @@ from pathlib import Path
 
 from casman.fileio import fsync_file
 from casman.sync.errors import SyncError
+from casman.sync.site.snapshots import copy_consistently
 
 SAFETY_DIR = "safety"
 SIDECARS = ("-wal", "-shm", "-journal")
@@ -62,14 +63,7 @@ def safety_copy(
         counter += 1
         target = folder / f"{db_name}.{stamp}.{reason}.{counter}"
     try:
-        reader = sqlite3.connect(f"{current.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
-        writer = sqlite3.connect(target)
-        try:
-            reader.backup(writer)
-            writer.execute("PRAGMA journal_mode = DELETE")
-        finally:
-            writer.close()
-            reader.close()
+        copy_consistently(current, target)
     except sqlite3.DatabaseError:
         target.unlink(missing_ok=True)
         shutil.copy2(current, target)
